@@ -1,0 +1,57 @@
+"Shared fixtures: temp copies of the project, and running its commands as a user would."
+import gzip, os, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+# what a fresh clone holds that the pipeline needs
+PROJECT_FILES = ['nbs', 'ml_lifecycle', 'params.yaml', 'dvc.yaml', 'pyproject.toml', '.dvc/config', '.dvc/.gitignore', '.gitignore']
+
+
+def sh(cmd, cwd, check=True, env=None):
+    "Run a shell command with the project's venv first on PATH; return the CompletedProcess"
+    e = {**os.environ, 'PATH': f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})}
+    e.pop('IN_TEST', None)
+    r = subprocess.run(cmd, cwd=cwd, shell=True, capture_output=True, text=True, env=e)
+    if check and r.returncode:
+        raise AssertionError(f"{cmd!r} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    return r
+
+
+def adult_sample(dst: Path, rows: int):
+    "Write the first `rows` data rows of the bundled Adult file (quirks and all) to `dst`, plus a slice of its test part"
+    with gzip.open(ROOT/'data/raw/adult.csv.gz', 'rt') as f: lines = f.readlines()
+    head, body = lines[0], lines[1:]
+    keep = body[:rows // 2] + body[-(rows - rows // 2):]  # both the train part and the test part (trailing '.' labels)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(dst, 'wt') as f: f.write(head + ''.join(keep))
+
+
+def make_project(dst: Path, sample_rows: int | None = 6000, git: bool = True) -> Path:
+    "A copy of the project in `dst`, with (a sample of) the bundled data, as a git repo"
+    for p in PROJECT_FILES:
+        src = ROOT/p
+        if not src.exists(): continue
+        (dst/p).parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir(): shutil.copytree(src, dst/p, ignore=shutil.ignore_patterns('__pycache__'))
+        else: shutil.copy2(src, dst/p)
+    if sample_rows: adult_sample(dst/'data/raw/adult.csv.gz', sample_rows)
+    else: shutil.copytree(ROOT/'data/raw', dst/'data/raw')
+    if git:
+        sh('git init -q && git add -A && git -c user.name=t -c user.email=t@t commit -qm init', dst)
+    return dst
+
+
+def set_params(root: Path, **sections):
+    "Update params.yaml sections in place (nested dicts are merged one level deep)"
+    import yaml
+    p = yaml.safe_load((root/'params.yaml').read_text())
+    for k, v in sections.items():
+        p[k] = {**p[k], **v} if isinstance(v, dict) and isinstance(p.get(k), dict) else v
+    (root/'params.yaml').write_text(yaml.safe_dump(p, sort_keys=False))
+
+
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path/'proj')
