@@ -105,3 +105,16 @@ def test_changing_a_split_param_reruns_split_onward_not_ingest(repro):
     assert "Running stage 'split'" in r.stdout and "Running stage 'baseline'" in r.stdout
     rows = json.loads((root/'data/processed/split.json').read_text())['rows']
     assert abs(rows['train'] / sum(rows.values()) - 0.7) < 0.01
+
+
+def test_push_and_pull_with_the_default_local_remote(repro):
+    "`dvc push` / `dvc pull` work out of the box against the project-local remote"
+    root, _ = repro
+    sh('dvc push', root)
+    assert (root/'.dvc-storage').is_dir()
+    before = (root/'models/features.skops').read_bytes()
+    sh('rm -rf .dvc/cache models/features.skops data/processed', root)
+    sh('dvc pull', root)
+    assert (root/'models/features.skops').read_bytes() == before
+    assert (root/'data/processed/train.parquet').exists()
+    assert 'up to date' in sh('dvc status', root).stdout
