@@ -28,7 +28,11 @@ def adult_sample(dst: Path, rows: int):
     with gzip.open(dst, 'wt') as f: f.write(head + ''.join(keep))
 
 
-def make_project(dst: Path, sample_rows: int | None = 6000, git: bool = True) -> Path:
+# phase-2 budgets small enough for tests: every step still runs, on fewer folds and trials
+FAST = dict(train=dict(cv_folds=3), tune=dict(n_trials=4, cv_folds=2), explain=dict(sample_rows=300, n_repeats=2))
+
+
+def make_project(dst: Path, sample_rows: int | None = 6000, git: bool = True, fast: bool = True) -> Path:
     "A copy of the project in `dst`, with (a sample of) the bundled data, as a git repo"
     for p in PROJECT_FILES:
         src = ROOT/p
@@ -38,6 +42,7 @@ def make_project(dst: Path, sample_rows: int | None = 6000, git: bool = True) ->
         else: shutil.copy2(src, dst/p)
     if sample_rows: adult_sample(dst/'data/raw/adult.csv.gz', sample_rows)
     else: shutil.copytree(ROOT/'data/raw', dst/'data/raw')
+    if fast: set_params(dst, **FAST)
     if git:
         sh('git init -q && git add -A && git -c user.name=t -c user.email=t@t commit -qm init', dst)
     return dst
