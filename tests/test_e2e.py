@@ -148,7 +148,7 @@ def test_phase2_model_is_registered_as_challenger_and_loads_by_alias(repro):
     out = _mlflow(root, "r = mlflow.search_runs(search_all_experiments=True, filter_string=\"tags.`ml_lifecycle.stage` = 'tune'\")\n"
                         "print(len(r), r['tags.ml_lifecycle.git_commit'].iloc[0])")
     n_runs, commit = out.split()
-    assert int(n_runs) >= 4 and commit == sh('git rev-parse HEAD', root).stdout.strip()
+    assert int(n_runs) >= 4 and commit.removesuffix('+dirty') == sh('git rev-parse HEAD', root).stdout.strip()  # earlier tests edit params
 
 
 def test_phase2_package_loads_without_pickle_and_records_provenance(repro):
