@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import matplotlib
 from matplotlib.figure import Figure
-from .core import (PipelineError, feature_columns, provenance, atomic_path, write_json, read_json,
+from .core import (PipelineError, int_section, feature_columns, provenance, atomic_path, write_json, read_json,
                                find_root, load_params)
 
 # %% auto #0
@@ -38,12 +38,7 @@ def eda_params(p:dict,               # checked params
                src:str='params.yaml' # where they came from, for messages
               )->dict:               # the `eda` section with defaults filled in
     "The `eda` params section, checked"
-    e = {**EDA_DEFAULTS, **(p.get('eda') or {})}
-    for k in EDA_DEFAULTS:
-        v = e[k]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise PipelineError(f"{src}: eda.{k} is {v!r}; expected a positive integer")
-    return e
+    return int_section(p, 'eda', EDA_DEFAULTS, src=src)
 
 # %% ../nbs/14_eda.ipynb #4f2969ae
 def eda_columns(kinds:dict, # {column: kind} from ingest.json

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.cm import ScalarMappable
 from sklearn.ensemble import RandomForestClassifier, ExtraTreesClassifier
 from sklearn.tree import DecisionTreeClassifier
-from .core import PipelineError, mask_columns, provenance, write_json, read_json, find_root, load_params
+from .core import PipelineError, int_section, mask_columns, provenance, write_json, read_json, find_root, load_params
 from .baseline import PRIMARY, task_metrics, predict_scores
 from .features import to_model_frame, encode_target
 from .eda import numeric_groups, category_groups, save_fig, fresh_dir, C0
@@ -38,12 +38,7 @@ def explain_params(p:dict,               # checked params
                    src:str='params.yaml' # where they came from, for messages
                   )->dict:               # the `explain` section with defaults filled in
     "The `explain` params section, checked"
-    e = {**EXPLAIN_DEFAULTS, **(p.get('explain') or {})}
-    for k in EXPLAIN_DEFAULTS:
-        v, lo = e[k], 0 if k == 'waterfalls' else 1
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise PipelineError(f"{src}: explain.{k} is {v!r}; expected an integer >= {lo}")
-    return e
+    return int_section(p, 'explain', EXPLAIN_DEFAULTS, dict(waterfalls=0), src)
 
 # %% ../nbs/22_explain.ipynb #a74bb61a
 def gpu_available()->bool:
