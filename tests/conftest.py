@@ -1,5 +1,5 @@
 "Shared fixtures: temp copies of the project, and running its commands as a user would."
-import gzip, os, shutil, subprocess, sys
+import gzip, os, shutil, signal, socket, subprocess, sys, time
 from pathlib import Path
 import pytest
 
@@ -60,3 +60,35 @@ def set_params(root: Path, **sections):
 @pytest.fixture
 def project(tmp_path):
     return make_project(tmp_path/'proj')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    "A real `mlflow server` on a free loopback port, with its own SQLite store and proxied artifact folder"
+    d, port = tmp_path_factory.mktemp('mlflow_server'), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith('MLFLOW_')}
+    env['MLFLOW_SERVER_ENABLE_JOB_EXECUTION'] = 'false'  # no background job workers: half the start-up time
+    cmd = [str(BIN/'mlflow'), 'server', '--backend-store-uri', f'sqlite:///{d}/s.db', '--artifacts-destination', str(d/'art'),
+           '--host', '127.0.0.1', '--port', str(port), '--workers', '1']
+    uri = f'http://127.0.0.1:{port}'
+    with open(d/'server.log', 'w') as log:
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            from ml_lifecycle.tracking import probe_server
+            while probe_server(uri, 1) is not None:
+                if p.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"mlflow server did not come up:\n{(d/'server.log').read_text()[-3000:]}")
+                time.sleep(0.25)
+            yield dict(uri=uri, dir=d)
+        finally:
+            os.killpg(p.pid, signal.SIGTERM)
+            try: p.wait(20)
+            except subprocess.TimeoutExpired: os.killpg(p.pid, signal.SIGKILL); p.wait()
+
+

@@ -5,7 +5,8 @@ import pytest
 from conftest import make_project, set_params, sh
 
 pytestmark = pytest.mark.e2e
-STAGES = ['ingest', 'split', 'schema', 'quality', 'eda', 'features', 'baseline', 'compare', 'tune', 'explain']
+STAGES = ['ingest', 'split', 'schema', 'quality', 'eda', 'features', 'baseline', 'compare', 'tune', 'explain',
+          'evaluate', 'fairness', 'robustness', 'latency', 'decide']
 
 
 @pytest.fixture(scope='module')
@@ -65,7 +66,8 @@ def test_artifacts_record_commit_params_and_data_hash(repro):
     head = sh('git rev-parse HEAD', root).stdout.strip()
     for f in ['data/interim/ingest.json', 'data/processed/split.json', 'models/schema.json', 'reports/data_quality.json',
               'reports/eda.json', 'models/features.json', 'models/baseline.json', 'reports/compare.json', 'reports/tune.json',
-              'reports/explain.json', 'models/model/manifest.json']:
+              'reports/explain.json', 'models/model/manifest.json', 'reports/evaluate.json', 'reports/fairness.json',
+              'reports/robustness.json', 'reports/latency.json', 'reports/go_no_go.json']:
         prov = json.loads((root/f).read_text())['provenance']
         assert prov['git_commit'] == head, f
         assert prov['params'] and len(prov['params_hash']) == 16, f
@@ -187,3 +189,185 @@ def test_phase2_bad_params_stop_with_one_line(repro, tmp_path, edit, expected):
     r = sh(f'ml-lifecycle run {nb}', root, check=False)
     assert r.returncode == 1 and expected in r.stderr.splitlines()[0], r.stderr
     assert not (root/('metrics/compare.json' if 'train' in edit else 'metrics/model.json')).exists()
+
+
+# ---- phase 3 ----
+
+def _copy(repro, tmp_path, **params):
+    "A copy of the finished project (its own MLflow store included) with `params` edited"
+    import shutil
+    root = shutil.copytree(repro[0], tmp_path/'copy', symlinks=True)
+    if params: set_params(root, **params)
+    return root
+
+
+def _version(root, alias):
+    return _mlflow(root, "from mlflow import MlflowClient\nm = MlflowClient().get_registered_model('ml_lifecycle_model')\n"
+                         f"print(m.aliases.get('{alias}'))")
+
+
+def _tags(root, version):
+    return json.loads(_mlflow(root, "import json\nfrom mlflow import MlflowClient\n"
+                                    f"print(json.dumps(MlflowClient().get_model_version('ml_lifecycle_model', '{version}').tags))"))
+
+
+PERMISSIVE = dict(min_lift=-0.5, max_p95_ms=100000, fairness=False, robustness=False, data_quality=False)
+
+
+def test_phase3_evaluate_scores_test_with_intervals_and_business_value(repro):
+    root, _ = repro
+    ev = json.loads((root/'reports/evaluate.json').read_text())
+    auc = ev['test']['model']['roc_auc']
+    assert 0.75 < auc['value'] < 1 and auc['low'] < auc['value'] < auc['high']
+    assert ev['rows']['test'] == json.loads((root/'data/processed/split.json').read_text())['rows']['test']
+    assert 0 < ev['threshold']['value'] < 1 and ev['threshold']['rule'] == 'maximum expected value on valid'
+    value = {r['policy']: r['value_per_1000'] for r in ev['value_per_1000']}
+    assert set(value) == {'model', 'baseline', 'treat everyone', 'treat no one'}
+    # recomputed from the test rows and the package: the numbers in the report are the run's own
+    from ml_lifecycle.package import load_package
+    from ml_lifecycle.evaluate import decision_value
+    test = pl.read_parquet(root/'data/processed/test.parquet')
+    y = (test['income'] == '>50K').to_numpy().astype(int)
+    s = load_package(root/'models/model').predict_scores(test)
+    assert abs(decision_value(y, s >= ev['threshold']['value'], ev['business']) - value['model']) < 1e-6
+    assert set(ev['calibration']) == {'model (as packaged)', 'sigmoid on valid', 'isotonic on valid'}
+    assert (root/'plots/evaluate/roc.csv').read_text().startswith('candidate,fpr,tpr')
+
+
+def test_phase3_go_no_go_file_and_model_card(repro):
+    root, _ = repro
+    go = json.loads((root/'reports/go_no_go.json').read_text())
+    names = [c['name'] for c in go['criteria']]
+    for n in ('beats the baseline', 'business value over simple policies', 'fairness', 'robustness', 'p95 latency', 'data quality'):
+        assert n in names
+    for c in go['criteria']: assert {'value', 'threshold', 'passed', 'reason'} <= set(c) and c['reason']
+    failed = [c['name'] for c in go['criteria'] if c['judged'] and c['passed'] is False]
+    assert go['verdict'] == ('no-go' if failed else 'go')
+    # the registry agrees with the verdict
+    champion = _version(root, 'champion')
+    assert (champion == go['model']['version']) == (go['verdict'] == 'go'), (champion, go['verdict'])
+    md = (root/'reports/model_card.md').read_text()
+    for h in ('Model details', 'Intended use', 'Training and evaluation data', 'Metrics', 'Business value', 'Fairness',
+              'Robustness', 'Latency', 'Ethical considerations', 'Caveats and recommendations', 'Go/no-go'):
+        assert f'\n## {h}\n' in md, h
+    ev = json.loads((root/'reports/evaluate.json').read_text())
+    assert f"{ev['test']['model']['roc_auc']['value']:.4f}" in md  # numbers come from the run
+    assert f"**Verdict:** {go['verdict'].upper()}" in md
+    html = (root/'reports/model_card.html').read_text()
+    assert '<h2>Fairness</h2>' in html and 'src="figures/' not in html and 'data:image/png;base64,' in html
+    assert 'go' in json.loads((root/'metrics/validation.json').read_text())
+
+
+def test_phase3_go_promotes_champion_with_an_automatic_approval_record(repro, tmp_path):
+    root = _copy(repro, tmp_path, go_no_go=PERMISSIVE)
+    sh('ml-lifecycle run nbs/35_decide.ipynb', root)
+    go = json.loads((root/'reports/go_no_go.json').read_text())
+    assert go['verdict'] == 'go' and go['status'] == 'promoted'
+    v = go['model']['version']
+    assert _version(root, 'champion') == v
+    tags = _tags(root, v)
+    assert tags['approval.mode'] == 'auto' and tags['approval.by'].startswith('automatic') and tags['approval.at']
+    assert tags['validation.status'] == 'promoted'
+    assert 'approved automatically' in (root/'reports/model_card.md').read_text()
+
+
+def test_phase3_forced_no_go_promotes_nothing_and_still_succeeds(repro, tmp_path):
+    root = _copy(repro, tmp_path, go_no_go=dict(PERMISSIVE, min_lift=0.99))
+    before = _version(root, 'champion')
+    sh('ml-lifecycle run nbs/35_decide.ipynb', root)  # exit 0: the reports are there to read
+    go = json.loads((root/'reports/go_no_go.json').read_text())
+    assert go['verdict'] == 'no-go' and go['status'] == 'not promoted' and 'beats the baseline' in go['reason']
+    assert _version(root, 'champion') == before
+    assert json.loads((root/'metrics/validation.json').read_text())['go'] == 0
+    assert (root/'reports/model_card.html').exists()
+
+
+def test_phase3_manual_approval_then_rollback_needs_a_previous_champion(repro, tmp_path):
+    root = _copy(repro, tmp_path, go_no_go=dict(PERMISSIVE, approval='manual'))
+    sh("python -c \"from mlflow import MlflowClient as C; import mlflow; mlflow.set_tracking_uri('sqlite:///mlflow.db'); "
+       "C().delete_registered_model_alias('ml_lifecycle_model', 'champion')\"", root, check=False)
+    sh('ml-lifecycle run nbs/35_decide.ipynb', root)
+    go = json.loads((root/'reports/go_no_go.json').read_text())
+    assert go['status'] == 'awaiting approval' and _version(root, 'champion') == 'None'
+    r = sh('ml-lifecycle approve --by "Ada Lovelace" --reason "model card reviewed"', root)
+    v = go['model']['version']
+    assert f'approved: version {v} is now champion' in r.stdout and _version(root, 'champion') == v
+    tags = _tags(root, v)
+    assert (tags['approval.mode'], tags['approval.by'], tags['approval.reason']) == ('manual', 'Ada Lovelace', 'model card reviewed')
+    r = sh('ml-lifecycle approve --by Ada --reason again', root, check=False)  # the report still says "awaiting", the registry moved on
+    assert r.returncode == 0 or 'error:' in r.stderr
+    r = sh('ml-lifecycle rollback --by Ada --reason test', root, check=False)
+    assert r.returncode == 1 and r.stderr.startswith('error: ') and 'first champion' in r.stderr
+
+
+@pytest.mark.parametrize('edit,stage,expected', [
+    (dict(business=dict(tp_value=0, fp_cost=0, fn_cost=0, tn_value=0)), 'evaluate', 'are all 0'),
+    (dict(go_no_go=dict(approval='sometimes')), 'decide', 'go_no_go.approval must be auto or manual'),
+    (dict(fairness=dict(min_dp_ratio=1.5)), 'fairness', 'fairness.min_dp_ratio'),
+    (dict(robustness=dict(noise_levels=[-1])), 'robustness', 'robustness.noise_levels'),
+])
+def test_phase3_bad_params_stop_with_one_line(repro, tmp_path, edit, stage, expected):
+    root = _copy(repro, tmp_path, **edit)
+    nb = dict(evaluate='30_evaluate', fairness='31_fairness', robustness='32_robustness', decide='35_decide')[stage]
+    r = sh(f'ml-lifecycle run nbs/{nb}.ipynb', root, check=False)
+    assert r.returncode == 1 and expected in r.stderr.splitlines()[0], r.stderr
+    out = dict(evaluate='reports/evaluate.json', fairness='reports/fairness.json', robustness='reports/robustness.json', decide='reports/go_no_go.json')[stage]
+    assert not (root/out).exists()  # no half-written output that looks valid
+
+
+def test_phase3_without_a_challenger_stops_with_one_line(repro, tmp_path):
+    root = _copy(repro, tmp_path)
+    (root/'mlflow.db').unlink()
+    r = sh('ml-lifecycle run nbs/30_evaluate.ipynb', root, check=False)
+    assert r.returncode == 1 and "has the alias 'challenger'" in r.stderr.splitlines()[0]
+
+
+def test_phase3_sensitive_feature_missing_or_groups_too_small_are_skipped_not_fatal(repro, tmp_path):
+    root = _copy(repro, tmp_path, fairness=dict(min_group_rows=100000))
+    ing = json.loads((root/'data/interim/ingest.json').read_text())
+    ing['data']['sensitive_features'] = ['sex', 'religion']
+    (root/'data/interim/ingest.json').write_text(json.dumps(ing))
+    r = sh('ml-lifecycle run nbs/31_fairness.ipynb', root)
+    nb = (root/'reports/31_fairness.ipynb').read_text()
+    assert 'religion' in nb
+    fair = json.loads((root/'reports/fairness.json').read_text())
+    assert all(c['passed'] is None for c in fair['checks'] if c['judged']), fair['checks']  # nothing judged on tiny groups
+
+
+def test_phase3_same_params_same_metrics(repro):
+    root, _ = repro
+    before = (root/'metrics/evaluate.json').read_text()
+    sh('dvc repro --force evaluate', root)
+    assert (root/'metrics/evaluate.json').read_text() == before
+
+
+def test_dvc_exp_run_what_if_and_metrics_diff(repro, tmp_path):
+    "`dvc exp run -S` re-runs only what the param feeds, `dvc exp show` lists it, `dvc metrics diff` shows the change"
+    root = _copy(repro, tmp_path)
+    sh('git add -A && git -c user.name=t -c user.email=t@t commit -qm "phase 1-3 run"', root)
+    r = sh('dvc exp run -S business.fp_cost=80 -n costly-fp', root)
+    assert "Running stage 'evaluate'" in r.stdout and "Running stage 'tune'" not in r.stdout
+    shown = json.loads(sh('dvc exp show --json', root).stdout)
+    assert 'costly-fp' in json.dumps(shown)
+    diff = json.loads(sh('dvc metrics diff --json', root).stdout)
+    assert 'metrics/evaluate.json' in diff and 'threshold' in diff['metrics/evaluate.json']
+
+
+def test_tune_evaluate_decide_against_a_real_mlflow_server(repro, server, tmp_path):
+    "With MLFLOW_TRACKING_URI set, the stages log, register and promote on a real `mlflow server`; the local store is untouched"
+    from mlflow import MlflowClient
+    root = _copy(repro, tmp_path, go_no_go=PERMISSIVE)
+    local = (root/'mlflow.db').read_bytes()
+    for nb in ('21_tune', '30_evaluate', '35_decide'):
+        sh(f'ml-lifecycle run nbs/{nb}.ipynb', root, env={'MLFLOW_TRACKING_URI': server['uri']})
+        assert 'not reachable' not in (root/f'reports/{nb}.ipynb').read_text()
+    assert (root/'mlflow.db').read_bytes() == local
+    c = MlflowClient(tracking_uri=server['uri'])
+    tune = json.loads((root/'reports/tune.json').read_text())['mlflow']
+    assert tune['tracking_uri'] == server['uri'] and tune['version'] == '1'
+    go = json.loads((root/'reports/go_no_go.json').read_text())
+    assert go['verdict'] == 'go' and str(c.get_model_version_by_alias('ml_lifecycle_model', 'champion').version) == '1'
+    assert c.get_model_version('ml_lifecycle_model', '1').tags['approval.mode'] == 'auto'
+    trials = c.search_runs([c.get_experiment_by_name('ml_lifecycle').experiment_id], "tags.`ml_lifecycle.trial_state` = 'COMPLETE'")
+    assert len(trials) >= 4  # every trial a nested run on the server (FAST: 4 trials per tuned candidate)
+    assert {a.path for a in c.list_artifacts(tune['final_run'], 'validation')} >= {'validation/model_card.html', 'validation/go_no_go.json'}

@@ -3,9 +3,9 @@ import json, os, signal, socket, subprocess, sys, time
 import numpy as np, polars as pl
 import pytest
 from mlflow import MlflowClient
-from conftest import BIN
+from conftest import BIN, free_port as _free_port  # the `server` fixture lives in conftest.py
 from ml_lifecycle.core import file_md5
-from ml_lifecycle.tracking import local_store, probe_server, resolve_tracking
+from ml_lifecycle.tracking import local_store, resolve_tracking
 
 pytestmark = [pytest.mark.e2e,  # starting a server takes 10-30 s
               pytest.mark.filterwarnings('ignore:The ``noload`` loader strategy:DeprecationWarning')]  # MLflow's SQLAlchemy use
@@ -49,11 +49,6 @@ def _py(code, *args, tracking_uri=None):
     return r
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def package(tmp_path_factory):
     "A small real model package (features + logistic regression, saved with skops) and a sample of raw rows"
@@ -76,30 +71,6 @@ def package(tmp_path_factory):
                                                     input_columns=['age', 'hours', 'job']))
     df.write_parquet(d/'sample.parquet')
     return pkg, d/'sample.parquet'
-
-
-@pytest.fixture(scope='module')
-def server(tmp_path_factory):
-    "A real `mlflow server` on a free loopback port, with its own SQLite store and proxied artifact folder"
-    d, port = tmp_path_factory.mktemp('mlflow_server'), _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith('MLFLOW_')}
-    env['MLFLOW_SERVER_ENABLE_JOB_EXECUTION'] = 'false'  # no background job workers: half the start-up time
-    cmd = [str(BIN/'mlflow'), 'server', '--backend-store-uri', f'sqlite:///{d}/s.db', '--artifacts-destination', str(d/'art'),
-           '--host', '127.0.0.1', '--port', str(port), '--workers', '1']
-    uri = f'http://127.0.0.1:{port}'
-    with open(d/'server.log', 'w') as log:
-        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 120
-            while probe_server(uri, 1) is not None:
-                if p.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"mlflow server did not come up:\n{(d/'server.log').read_text()[-3000:]}")
-                time.sleep(0.25)
-            yield dict(uri=uri, dir=d)
-        finally:
-            os.killpg(p.pid, signal.SIGTERM)
-            try: p.wait(20)
-            except subprocess.TimeoutExpired: os.killpg(p.pid, signal.SIGKILL); p.wait()
 
 
 def test_stage_logs_to_server(server, package, tmp_path):
