@@ -1,12 +1,12 @@
 "The phase-1 pipeline end to end with real DVC, in a temp copy of the project, on a sample of the bundled data."
 import json, subprocess
-import polars as pl
+import numpy as np, polars as pl
 import pytest
 from conftest import make_project, set_params, sh
 
 pytestmark = pytest.mark.e2e
 STAGES = ['ingest', 'split', 'schema', 'quality', 'eda', 'features', 'baseline', 'compare', 'tune', 'explain',
-          'evaluate', 'fairness', 'robustness', 'latency', 'decide']
+          'evaluate', 'fairness', 'robustness', 'latency', 'decide', 'monitor']
 
 
 @pytest.fixture(scope='module')
@@ -67,7 +67,7 @@ def test_artifacts_record_commit_params_and_data_hash(repro):
     for f in ['data/interim/ingest.json', 'data/processed/split.json', 'models/schema.json', 'reports/data_quality.json',
               'reports/eda.json', 'models/features.json', 'models/baseline.json', 'reports/compare.json', 'reports/tune.json',
               'reports/explain.json', 'models/model/manifest.json', 'reports/evaluate.json', 'reports/fairness.json',
-              'reports/robustness.json', 'reports/latency.json', 'reports/go_no_go.json']:
+              'reports/robustness.json', 'reports/latency.json', 'reports/go_no_go.json', 'reports/monitor.json']:
         prov = json.loads((root/f).read_text())['provenance']
         assert prov['git_commit'] == head, f
         assert prov['params'] and len(prov['params_hash']) == 16, f
@@ -371,3 +371,70 @@ def test_tune_evaluate_decide_against_a_real_mlflow_server(repro, server, tmp_pa
     trials = c.search_runs([c.get_experiment_by_name('ml_lifecycle').experiment_id], "tags.`ml_lifecycle.trial_state` = 'COMPLETE'")
     assert len(trials) >= 4  # every trial a nested run on the server (FAST: 4 trials per tuned candidate)
     assert {a.path for a in c.list_artifacts(tune['final_run'], 'validation')} >= {'validation/model_card.html', 'validation/go_no_go.json'}
+
+
+# ---- phase 4 ----
+
+def test_phase4_monitor_tells_the_clean_batch_from_the_drifted_one(repro):
+    root, _ = repro
+    m = json.loads((root/'reports/monitor.json').read_text())
+    clean, drifted = m['batches']['clean'], m['batches']['drifted']
+    assert clean['status'] != 'critical' and drifted['status'] == 'critical'
+    assert {'education_num', 'hours_per_week'} <= set(drifted['drifted'])
+    assert m['retrain']['required'] and any('hours_per_week' in r for r in m['retrain']['reasons'])
+    perf = [c for c in clean['checks'] if c['group'] == 'performance']
+    assert {c['metric'] for c in perf} == {'relative_drop'} and len(perf) >= 1
+    html = (root/'reports/monitor.html').read_text()
+    assert 'Batch: drifted' in html and 'data:image/png;base64,' in html
+
+
+def test_phase4_monitor_command_exit_codes_for_schedulers(repro, tmp_path):
+    root = _copy(repro, tmp_path)
+    test = pl.read_parquet(root/'data/processed/test.parquet')
+    test.with_columns(pl.col('hours_per_week') + 25).write_parquet(tmp_path/'shifted.parquet')
+    r = sh(f'ml-lifecycle monitor --current {tmp_path}/shifted.parquet --fail-on-critical', root, check=False)
+    assert r.returncode == 3 and 'monitor: critical' in r.stdout, (r.stdout, r.stderr)
+    assert json.loads((root/'reports/monitor.json').read_text())['batches']['shifted.parquet']['status'] == 'critical'
+    test.drop('occupation').write_parquet(tmp_path/'lacks.parquet')   # a missing column is a critical check, not a crash
+    r = sh(f'ml-lifecycle monitor --current {tmp_path}/lacks.parquet', root, check=False)
+    assert r.returncode == 0 and 'monitor: critical' in r.stdout
+    rep = json.loads((root/'reports/monitor.json').read_text())['batches']['lacks.parquet']
+    assert rep['missing'] == ['occupation']
+    r = sh(f'ml-lifecycle monitor --current {tmp_path}/none.parquet', root, check=False)
+    assert r.returncode == 1 and 'current batch not found' in r.stderr.splitlines()[0]
+
+
+def test_phase4_serve_command_answers_with_the_pipeline_model(repro):
+    "`ml-lifecycle serve` on the project: a real HTTP server whose scores equal the package's, every request logged"
+    import os, signal, time, urllib.request
+    from conftest import free_port, BIN
+    from ml_lifecycle.package import load_package
+    root, port = repro[0], free_port()
+    env = {**os.environ, 'PATH': f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.pop('IN_TEST', None)
+    p = subprocess.Popen(['ml-lifecycle', 'serve', '--port', str(port)], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         start_new_session=True, text=True)
+    url = f'http://127.0.0.1:{port}'
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if urllib.request.urlopen(url + '/ready', timeout=2).status == 200: break
+            except OSError: pass
+            assert p.poll() is None and time.monotonic() < deadline, 'server did not come up'
+            time.sleep(0.5)
+        test = pl.read_parquet(root/'data/processed/test.parquet').head(5)
+        pkg = load_package(root/'models/model')
+        cols = pkg.manifest['input_columns']
+        body = json.dumps(dict(records=test.select(cols).to_dicts())).encode()
+        req = urllib.request.Request(url + '/predict', body, {'Content-Type': 'application/json', 'X-Request-ID': 'e2e-1'})
+        out = json.loads(urllib.request.urlopen(req, timeout=10).read())
+        tune = json.loads((root/'reports/tune.json').read_text())['mlflow']
+        assert out['request_id'] == 'e2e-1' and out['model_version'] == tune['version'] and not out['fallback']
+        np.testing.assert_allclose([r['score'] for r in out['predictions']], pkg.predict_scores(test), rtol=1e-5)
+        meta = json.loads(urllib.request.urlopen(url + '/metadata', timeout=10).read())
+        assert meta['go_no_go']['verdict'] in ('go', 'no-go') and meta['threshold'] == json.loads((root/'reports/evaluate.json').read_text())['threshold']['value']
+    finally:
+        os.killpg(p.pid, signal.SIGTERM); p.wait(30)
+    logs = list((root/'logs/predictions').glob('*.jsonl'))
+    assert logs and sum(1 for _ in open(logs[0])) >= 5
