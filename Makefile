@@ -7,7 +7,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install repro test test-fast sync-check lab bench clean-outputs
+.PHONY: install repro test test-fast sync-check lab docs serve bench bench-phase4 clean-outputs
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,25 @@ sync-check: $(STAMP)
 	nbdev-clean
 	nbdev-export
 
+# JupyterLab with the project's kernel (`ml_lifecycle`, this venv's Python) registered inside the venv
 lab: $(STAMP)
-	jupyter lab --notebook-dir=$(CURDIR)
+	python -m ipykernel install --sys-prefix --name ml-lifecycle --display-name "ml_lifecycle"
+	jupyter lab --notebook-dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# the offline docs site in _docs/ (open _docs/index.html): library pages from nbs/, the last run's executed
+# notebooks and reports from reports/ (run `make repro` first for those)
+docs: $(STAMP)
+	python tools/docs.py
+
+# the prediction API on http://127.0.0.1:8000 (the registry's champion, else models/model with a warning)
+serve: $(STAMP)
+	ml-lifecycle serve
 
 bench: $(STAMP)
 	python bench/phase1.py --rows 1000000 5000000
+
+# phase-4 targets, after `make repro`: API load test (needs `wrk`: apt-get install wrk), batch scoring, drift on 1M rows
+bench-phase4: $(STAMP)
+	python bench/serve.py
+	python bench/score.py
+	python bench/drift.py

@@ -57,6 +57,14 @@ def set_params(root: Path, **sections):
     (root/'params.yaml').write_text(yaml.safe_dump(p, sort_keys=False))
 
 
+@pytest.fixture(scope='session')
+def repro(tmp_path_factory):
+    "A project copy after one full `dvc repro` on a 6,000-row sample (shared by the end-to-end and docs tests)"
+    root = make_project(tmp_path_factory.mktemp('e2e')/'proj', sample_rows=6000)
+    r = sh('dvc repro', root)
+    return root, r
+
+
 @pytest.fixture
 def project(tmp_path):
     return make_project(tmp_path/'proj')

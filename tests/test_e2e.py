@@ -6,25 +6,17 @@ from conftest import make_project, set_params, sh
 
 pytestmark = pytest.mark.e2e
 STAGES = ['ingest', 'split', 'schema', 'quality', 'eda', 'features', 'baseline', 'compare', 'tune', 'explain',
-          'evaluate', 'fairness', 'robustness', 'latency', 'decide', 'monitor']
-
-
-@pytest.fixture(scope='module')
-def repro(tmp_path_factory):
-    "A project copy after one full `dvc repro`"
-    root = make_project(tmp_path_factory.mktemp('e2e')/'proj', sample_rows=6000)
-    r = sh('dvc repro', root)
-    return root, r
+          'evaluate', 'fairness', 'robustness', 'latency', 'decide', 'monitor', 'score', 'abtest', 'runbook']
 
 
 def test_every_stage_ran_and_wrote_its_outputs(repro):
     root, r = repro
     for s in STAGES: assert f"Running stage '{s}'" in r.stdout
     import yaml
+    from ml_lifecycle.runner import stage_outs
     stages = yaml.safe_load((root/'dvc.yaml').read_text())['stages']
     for name, st in stages.items():
-        for o in st.get('outs', []) + st.get('metrics', []):
-            p = root/(next(iter(o)) if isinstance(o, dict) else o)
+        for p in stage_outs(root, st['cmd'].split()[-1]):   # ${score.output} and the like resolved from params.yaml
             assert p.exists(), f"stage {name}: {p} missing"
     nb = json.loads((root/'reports/16_baseline.ipynb').read_text())
     assert any(c.get('outputs') for c in nb['cells']), 'executed notebook has no outputs'
@@ -438,3 +430,56 @@ def test_phase4_serve_command_answers_with_the_pipeline_model(repro):
         os.killpg(p.pid, signal.SIGTERM); p.wait(30)
     logs = list((root/'logs/predictions').glob('*.jsonl'))
     assert logs and sum(1 for _ in open(logs[0])) >= 5
+
+
+def test_phase4_score_stage_and_command_give_the_package_scores(repro, tmp_path):
+    "Batch scoring (chunks, the API's model object) equals the package's own scores, in the stage and the command"
+    from ml_lifecycle.package import load_package
+    root = repro[0]
+    test = pl.read_parquet(root/'data/processed/test.parquet')
+    out = pl.read_parquet(root/'data/scored/test.parquet')
+    pkg = load_package(root/'models/model')
+    assert out.height == test.height and {'score', 'label', 'model_version'} <= set(out.columns)
+    np.testing.assert_allclose(out['score'].to_numpy(), pkg.predict_scores(test), rtol=1e-6)
+    thr = json.loads((root/'reports/evaluate.json').read_text())['threshold']['value']
+    assert (out.filter(pl.col('score') >= thr)['label'] == pkg.manifest['positive_label']).all()
+    rep = json.loads((root/'reports/score.json').read_text())
+    assert rep['rows'] == test.height and 'provenance' in rep
+    test.head(700).write_csv(tmp_path/'in.csv')
+    r = sh(f'ml-lifecycle score {tmp_path}/in.csv {tmp_path}/out.parquet --chunk-rows 200', root)
+    assert 'scored 700 rows' in r.stdout
+    np.testing.assert_allclose(pl.read_parquet(tmp_path/'out.parquet')['score'].to_numpy(), out['score'].to_numpy()[:700], rtol=1e-6)
+    test.drop('hours_per_week').head(10).write_parquet(tmp_path/'bad.parquet')   # a model input missing
+    r = sh(f'ml-lifecycle score {tmp_path}/bad.parquet {tmp_path}/bad_out.parquet', root, check=False)
+    assert r.returncode == 1 and 'hours_per_week' in r.stderr.splitlines()[0] and not (tmp_path/'bad_out.parquet').exists()
+
+
+def test_phase4_abtest_replay_then_the_command_on_a_prediction_log(repro, tmp_path):
+    "The default A/B report replays the test split through the API's split; the command analyses a log + outcomes"
+    root = _copy(repro, tmp_path)
+    rep = json.loads((root/'reports/abtest.json').read_text())
+    assert rep['verdict'] in ('ship challenger', 'keep champion', 'inconclusive') and rep['reasons']
+    log, outcomes = root/'reports/abtest_replay/log', root/'reports/abtest_replay/outcomes.parquet'
+    assert list(log.glob('*.jsonl')) and outcomes.exists()
+    r = sh(f'ml-lifecycle abtest --log {log} --outcomes {outcomes}', root)
+    again = json.loads((root/'reports/abtest.json').read_text())
+    assert again['result'] == rep['result'] and r.stdout.strip()   # the log read back gives the replay's numbers
+    r = sh(f'ml-lifecycle abtest --log {log}', root, check=False)
+    assert r.returncode == 1 and '--outcomes' in r.stderr.splitlines()[0]
+    # the monitor reads the same log as its current batch (served rows' inputs)
+    r = sh(f'ml-lifecycle monitor --current {log}', root)
+    m = json.loads((root/'reports/monitor.json').read_text())
+    batch = next(iter(m['batches'].values()))
+    assert batch['rows']['current'] == pl.read_parquet(outcomes).height and batch['status'] in ('ok', 'warning')
+    err = next(c for c in batch['checks'] if c['metric'] == 'error_rate')   # the log's fallbacks: none in the replay
+    assert err['status'] == 'ok' and err['details']['failed'] == 0 and err['details']['total'] > 0
+
+
+def test_phase4_runbook_is_written_from_the_run(repro):
+    root = repro[0]
+    text = (root/'reports/runbook.md').read_text()
+    lat = json.loads((root/'reports/latency.json').read_text())
+    go = json.loads((root/'reports/go_no_go.json').read_text())
+    assert 'ml-lifecycle rollback' in text and 'ml-lifecycle retrain' in text and '/predict' in text
+    assert str(go['model']['version']) in text and go['verdict'] in text
+    assert 'logs/predictions' in text and 'monitor' in text
