@@ -7,7 +7,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install repro test test-fast sync-check lab docs serve bench bench-phase4 clean-outputs
+.PHONY: install repro test test-fast sync-check readme hooks lab docs serve bench bench-phase4 clean-outputs
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ install: $(STAMP)
 
 repro: $(STAMP)
 	dvc repro
-	dvc metrics show
+	@ml-lifecycle status
 
 # notebooks' inline tests (stage cells skipped), then the pytest suite (e2e included)
 test: $(STAMP)
@@ -31,10 +31,20 @@ test-fast: $(STAMP)
 	nbdev-test --n-workers 2
 	pytest -m "not e2e"
 
-# after editing notebooks: regenerate the library and strip outputs, as CI checks
+# after editing notebooks: regenerate the library and the README, strip outputs, as CI checks
 sync-check: $(STAMP)
 	nbdev-clean
 	nbdev-export
+	python tools/docs.py --readme
+
+# a git pre-commit hook that refuses notebooks with outputs and a library or README out of sync with nbs/
+hooks: $(STAMP)
+	ln -sf ../../tools/pre-commit "$$(git rev-parse --git-path hooks)/pre-commit"
+	@echo "pre-commit hook installed: tools/pre-commit"
+
+# README.md is nbs/index.ipynb written out as markdown (nbdev-readme does the same where Quarto is installed)
+readme: $(STAMP)
+	python tools/docs.py --readme
 
 # JupyterLab with the project's kernel (`ml_lifecycle`, this venv's Python) registered inside the venv
 lab: $(STAMP)

@@ -12,7 +12,7 @@ import yaml
 from .core import PipelineError, find_root
 
 # %% auto #0
-__all__ = ['error_line', 'stage_outs', 'run_stage', 'registry_action', 'describe', 'monitor_exit', 'main']
+__all__ = ['error_line', 'stage_outs', 'run_stage', 'registry_action', 'describe', 'monitor_exit', 'run_summary', 'main']
 
 # %% ../nbs/01_runner.ipynb #6f6b834b
 def error_line(ename:str, # exception class name, as papermill reports it
@@ -136,6 +136,30 @@ def monitor_exit(root:str|Path, fail_on_critical:bool)->int:
     print(f"monitor: {rep['status']}; retraining required: {'yes' if rep['retrain']['required'] else 'no'}; report: reports/monitor.html")
     return 3 if fail_on_critical and rep['status'] == 'critical' else 0
 
+# %% ../nbs/01_runner.ipynb #f21613f2
+def _fmt(v)->str: return f'{v:,.0f}' if abs(v) >= 1000 else f'{v:.4g}'
+
+def run_summary(root:str|Path)->str:
+    "A few lines on the last run, read from its reports: model and test metric, go/no-go, monitor, A/B"
+    from ml_lifecycle.core import read_json
+    rep = Path(root)/'reports'
+    def load(name): return read_json(rep/name) if (rep/name).exists() else None
+    ev, go, mon, ab = (load(n) for n in ('evaluate.json', 'go_no_go.json', 'monitor.json', 'abtest.json'))
+    lines = []
+    if ev:
+        pm, t = ev['primary_metric'], ev['test']
+        m, b = t['model'][pm], (t.get('baseline') or {}).get(pm)
+        lines.append(f"test {pm}: {_fmt(m['value'])} [{_fmt(m['low'])}, {_fmt(m['high'])}]"
+                     + (f"; baseline {_fmt(b['value'])}" if b else '') + f" ({ev['rows']['test']:,} test rows)")
+    if go:
+        m, failed = go.get('model') or {}, [c['name'] for c in go.get('criteria', []) if c.get('passed') is False]
+        lines.append(f"go/no-go: {str(go['verdict']).upper()} for {m.get('name', '?')} version {m.get('version', '?')} ({m.get('candidate', '?')})"
+                     + (f"; failed: {', '.join(failed)}" if failed else '') + '; model card: reports/model_card.html')
+    if mon: lines.append(f"monitor: {mon['status']}; retraining required: {'yes' if mon['retrain']['required'] else 'no'}; report: reports/monitor.html")
+    if ab: lines.append(f"A/B: {ab['verdict']}; report: reports/abtest.html")
+    if not lines: return 'no run yet: `make repro` (or `dvc repro`) writes the reports this summarises'
+    return '\n'.join(lines + ['every metric: dvc metrics show; the docs site: make docs'])
+
 # %% ../nbs/01_runner.ipynb #60e12a8c
 def _serve(a)->int:
     from ml_lifecycle.core import load_params
@@ -197,6 +221,7 @@ def _parser()->argparse.ArgumentParser:
     c.add_argument('--model', help='package folder (default models/model)')
     b = sub.add_parser('abtest', help='A/B analysis of a prediction log joined to outcomes (default: abtest section; replay of the test split)')
     b.add_argument('--log', help='prediction-log folder or .jsonl file'); b.add_argument('--outcomes', help='CSV/parquet: request_id, [row], outcome')
+    sub.add_parser('status', help='a few lines on the last run: test metric, go/no-go, monitor, A/B (from reports/)')
     t = sub.add_parser('retrain', help="retrain when the monitor's rule says so: dvc repro, then phase 3 decides the champion")
     t.add_argument('--force', action='store_true', help='retrain even if the monitor does not ask for it')
     t.add_argument('--dry-run', action='store_true', help='say what would happen, run nothing')
@@ -205,7 +230,8 @@ def _parser()->argparse.ArgumentParser:
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `ml-lifecycle` command"
     a = _parser().parse_args(argv)
-    handlers = dict(serve=_serve, monitor=_monitor, abtest=_abtest, score=_score, retrain=_retrain, approve=_registry, rollback=_registry)
+    handlers = dict(serve=_serve, monitor=_monitor, abtest=_abtest, score=_score, retrain=_retrain, approve=_registry, rollback=_registry,
+                    status=lambda a: print(run_summary(find_root())) or 0)
     try:
         if a.cmd in handlers: return handlers[a.cmd](a)
         try: params = {k: yaml.safe_load(v) for k, v in a.param}

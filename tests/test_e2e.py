@@ -248,6 +248,10 @@ def test_phase3_go_no_go_file_and_model_card(repro):
     html = (root/'reports/model_card.html').read_text()
     assert '<h2>Fairness</h2>' in html and 'src="figures/' not in html and 'data:image/png;base64,' in html
     assert 'go' in json.loads((root/'metrics/validation.json').read_text())
+    # `ml-lifecycle status`, the end of `make repro`, says it in a few lines, with the run's numbers
+    status = sh('ml-lifecycle status', root).stdout
+    assert f"test roc_auc: {ev['test']['model']['roc_auc']['value']:.4g} [" in status, status
+    assert f"go/no-go: {go['verdict'].upper()} for {go['model']['name']} version {go['model']['version']}" in status, status
 
 
 def test_phase3_go_promotes_champion_with_an_automatic_approval_record(repro, tmp_path):

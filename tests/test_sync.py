@@ -23,10 +23,53 @@ def test_export_and_clean_change_nothing(tmp_path):
 def test_parameters_tag_survives_clean():
     "Every stage notebook keeps papermill's `parameters` tag through nbdev-clean"
     import json
-    stage_nbs = [nb for nb in sorted((ROOT/'nbs').glob('*.ipynb')) if '#| stage' in nb.read_text()]
+    stage_nbs = [nb for nb in sorted((ROOT/'nbs').glob('*.ipynb'))
+                 if any(c['cell_type'] == 'code' and '#| stage' in ''.join(c['source']) for c in json.loads(nb.read_text())['cells'])]
     assert len(stage_nbs) >= 10
     for nb in stage_nbs:
         cells = json.loads(nb.read_text())['cells']
         tagged = [c for c in cells if 'parameters' in c.get('metadata', {}).get('tags', [])]
         assert len(tagged) == 1, f"{nb.name}: expected one cell tagged 'parameters', found {len(tagged)}"
         assert all(not c.get('outputs') and c.get('execution_count') is None for c in cells if c['cell_type'] == 'code'), f"{nb.name} has outputs"
+
+
+def test_readme_is_the_index_notebook():
+    "README.md is nbs/index.ipynb written out by `make readme` (edit the notebook, then run it)"
+    import importlib.util, json
+    spec = importlib.util.spec_from_file_location('docs_tool', ROOT/'tools/docs.py')
+    docs = importlib.util.module_from_spec(spec); spec.loader.exec_module(docs)
+    want = docs.readme_text(json.loads((ROOT/'nbs/index.ipynb').read_text()))
+    assert (ROOT/'README.md').read_text() == want, 'README.md differs from nbs/index.ipynb: run `make readme` and commit'
+    # the writer keeps what matters: markdown as it is, hidden and raw cells out, code fenced with its output
+    nb = {'cells': [{'cell_type': 'markdown', 'source': '# T\n\n> d'}, {'cell_type': 'raw', 'source': 'x'},
+                    {'cell_type': 'code', 'source': '#| hide\nsecret = 1', 'outputs': []},
+                    {'cell_type': 'code', 'source': '1 + 1', 'outputs': [{'output_type': 'execute_result', 'data': {'text/plain': '2'}}]}]}
+    assert docs.readme_text(nb) == docs.README_HEAD + '\n\n# T\n\n> d\n\n```python\n1 + 1\n```\n\n```\n2\n```\n'
+
+
+def test_pre_commit_hook_refuses_unclean_notebooks(tmp_path):
+    "`make hooks`'s pre-commit hook stops a notebook with outputs (and cleans it), then lets the clean one through"
+    import json
+    for p in ('nbs', 'ml_lifecycle', 'tools', 'pyproject.toml', 'README.md', 'Makefile', 'constraints.txt'):
+        (shutil.copytree if (ROOT/p).is_dir() else shutil.copy2)(ROOT/p, tmp_path/p)
+    git = 'git -c user.name=t -c user.email=t@example.com'
+    sh(f'git init -q && {git} add -A && {git} commit -qm init', tmp_path)
+    (tmp_path/'.venv').mkdir(); (tmp_path/'.venv/.installed').touch()   # make's install step is done (the hook uses PATH)
+    sh('make -s hooks', tmp_path)
+    nb_path = tmp_path/'nbs/00_core.ipynb'
+    nb = json.loads(nb_path.read_text())
+    code = next(c for c in nb['cells'] if c['cell_type'] == 'code')
+    code['execution_count'] = 7
+    code['outputs'] = [{'output_type': 'stream', 'name': 'stdout', 'text': ['hello\n']}]
+    nb_path.write_text(json.dumps(nb, indent=1))
+    r = sh(f'{git} commit -qam "with outputs"', tmp_path, check=False)
+    assert r.returncode != 0 and 'nbs/00_core.ipynb' in r.stderr, r.stderr
+    assert '"execution_count": 7' not in nb_path.read_text()   # the hook cleaned it
+    # a clean change goes through
+    nb = json.loads(nb_path.read_text())
+    md = next(c for c in nb['cells'] if c['cell_type'] == 'markdown')
+    md['source'] = md['source'] + ['\n', 'One more sentence.']
+    nb_path.write_text(json.dumps(nb, indent=1) + '\n')
+    sh('nbdev-clean --fname nbs/00_core.ipynb', tmp_path)
+    r = sh(f'{git} commit -qam "clean change"', tmp_path, check=False)
+    assert r.returncode == 0, r.stderr
