@@ -11,9 +11,9 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['TASKS', 'STRATEGIES', 'DEFAULTS', 'PipelineError', 'find_root', 'check_params', 'load_params', 'int_section',
-           'excluded_columns', 'feature_columns', 'mask_value', 'mask_columns', 'file_md5', 'params_hash', 'git_commit',
-           'provenance', 'atomic_path', 'write_json', 'read_json']
+__all__ = ['TASKS', 'STRATEGIES', 'DEFAULTS', 'PIPELINE_WRITTEN', 'PipelineError', 'find_root', 'check_params', 'load_params',
+           'int_section', 'excluded_columns', 'feature_columns', 'mask_value', 'mask_columns', 'file_md5',
+           'params_hash', 'git_commit', 'provenance', 'atomic_path', 'write_json', 'read_json']
 
 # %% ../nbs/00_core.ipynb #2968f635
 class PipelineError(Exception):
@@ -149,13 +149,15 @@ def params_hash(p)->str:
     "Short SHA-256 of params in canonical JSON"
     return hashlib.sha256(json.dumps(p, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
+PIPELINE_WRITTEN = ('dvc.lock', 'metrics')  # git-tracked files that `dvc repro` itself rewrites
+
 def git_commit(root:str|Path|None=None)->str:
-    "Current git commit (with `+dirty` when there are uncommitted changes), or 'unknown'"
+    "Current git commit (`+dirty` with uncommitted changes other than those `dvc repro` writes), or 'unknown'"
     try:
         run = lambda *a: subprocess.run(['git', *a], cwd=root, capture_output=True, text=True, timeout=10)
         r = run('rev-parse', 'HEAD')
         if r.returncode: return 'unknown'
-        dirty = run('status', '--porcelain', '--untracked-files=no').stdout.strip()
+        dirty = run('status', '--porcelain', '--untracked-files=no', '--', ':/', *(f':(exclude){p}' for p in PIPELINE_WRITTEN)).stdout.strip()
         return r.stdout.strip() + ('+dirty' if dirty else '')
     except (OSError, subprocess.SubprocessError): return 'unknown'
 
