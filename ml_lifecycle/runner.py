@@ -137,11 +137,10 @@ def monitor_exit(root:str|Path, fail_on_critical:bool)->int:
     return 3 if fail_on_critical and rep['status'] == 'critical' else 0
 
 # %% ../nbs/01_runner.ipynb #f21613f2
-def _fmt(v)->str: return f'{v:,.0f}' if abs(v) >= 1000 else f'{v:.4g}'
-
 def run_summary(root:str|Path)->str:
     "A few lines on the last run, read from its reports: model and test metric, go/no-go, monitor, A/B"
     from ml_lifecycle.core import read_json
+    from ml_lifecycle.card import fmt as _fmt   # numbers as the model card prints them
     rep = Path(root)/'reports'
     def load(name): return read_json(rep/name) if (rep/name).exists() else None
     ev, go, mon, ab = (load(n) for n in ('evaluate.json', 'go_no_go.json', 'monitor.json', 'abtest.json'))

@@ -250,7 +250,7 @@ def test_phase3_go_no_go_file_and_model_card(repro):
     assert 'go' in json.loads((root/'metrics/validation.json').read_text())
     # `ml-lifecycle status`, the end of `make repro`, says it in a few lines, with the run's numbers
     status = sh('ml-lifecycle status', root).stdout
-    assert f"test roc_auc: {ev['test']['model']['roc_auc']['value']:.4g} [" in status, status
+    assert f"test roc_auc: {ev['test']['model']['roc_auc']['value']:.4f} [" in status, status
     assert f"go/no-go: {go['verdict'].upper()} for {go['model']['name']} version {go['model']['version']}" in status, status
 
 

@@ -29,9 +29,10 @@ _TAGS = {('echo', 'false'): 'remove-input', ('output', 'false'): 'remove-output'
          ('include', 'false'): 'remove-cell', ('code-fold', 'true'): 'hide-input', ('code-fold', 'show'): 'hide-input'}
 
 
-def _src(cell) -> str:
-    s = cell.get('source', '')
-    return ''.join(s) if isinstance(s, list) else s
+def _text(s) -> str: return ''.join(s) if isinstance(s, list) else s   # notebook text: a string or a list of lines
+
+
+def _src(cell) -> str: return _text(cell.get('source', ''))
 
 
 def _fm(text: str) -> dict:
@@ -98,7 +99,7 @@ def _translate(nb: dict, hide_nbdev: bool = False) -> None:
         for o in c.get('outputs', []):   # show_doc's markdown opens with a rule, which docutils rejects inside an output
             md = o.get('data', {}).get('text/markdown')
             if md is not None:
-                o['data']['text/markdown'] = ''.join(l for l in (''.join(md) if isinstance(md, list) else md).splitlines(True) if l.strip() != '---')
+                o['data']['text/markdown'] = ''.join(l for l in _text(md).splitlines(True) if l.strip() != '---')
         cells.append(c)
     nb['cells'] = cells
 
@@ -119,7 +120,7 @@ def readme_text(nb: dict) -> str:
         code = '\n'.join(l for l in src.splitlines() if not _re_dir.match(l)).strip('\n')
         if code and dirs.get('echo') != 'false': parts.append(f'```python\n{code}\n```')
         for o in [] if dirs.get('output') == 'false' else c.get('outputs', []):
-            t = _src({'source': o.get('text', '')}) if o.get('output_type') == 'stream' else _src({'source': o.get('data', {}).get('text/plain', '')})
+            t = _text(o.get('text', '') if o.get('output_type') == 'stream' else o.get('data', {}).get('text/plain', ''))
             if t.strip(): parts.append(f'```\n{t.strip(chr(10))}\n```')
     return '\n\n'.join(parts) + '\n'
 
