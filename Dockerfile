@@ -20,16 +20,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-# the library first, with the tested pins: this layer is rebuilt only when the code or the pins change
+# the library with the `serve` extra only (no JupyterLab, DVC, nbdev, Optuna, fairlearn), with the tested pins:
+# this layer is rebuilt only when the code or the pins change
 COPY pyproject.toml README.md constraints.txt ./
 COPY ml_lifecycle/ ml_lifecycle/
-RUN pip install -c constraints.txt .
+RUN pip install -c constraints.txt ".[serve]"
 
 # what the API reads: its settings (the serve section), the model package, the request schema, the
 # fallback baseline and its roles, and the phase-3 reports (threshold, go/no-go, registry version)
 COPY params.yaml ./
 COPY models/model/ models/model/
-COPY models/schema.json models/baseline.skops models/features.json models/
+COPY models/schema.json models/baseline.skops models/baseline.skops.sha256 models/features.json models/
 COPY reports/evaluate.json reports/go_no_go.json reports/tune.json reports/
 
 RUN useradd --create-home --uid 10001 app && mkdir -p logs/predictions models/serving && chown -R app:app logs models/serving

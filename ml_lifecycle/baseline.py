@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn import metrics as skm
 from .core import PipelineError, provenance, write_json, read_json, find_root, load_params
-from .features import encode_target, to_model_frame, load_skops, save_skops
+from .features import encode_target, to_model_frame, load_verified_skops, save_verified_skops
 
 # %% auto #0
 __all__ = ['PRIMARY', 'task_metrics', 'predict_scores', 'baseline_models', 'fit_baseline']

@@ -6,14 +6,15 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #f539ccd2
 from __future__ import annotations
-import hashlib, json, os, subprocess, tempfile, contextlib, datetime as dt, math
+import hashlib, hmac, json, os, secrets, subprocess, tempfile, contextlib, datetime as dt, functools, math
 from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['TASKS', 'STRATEGIES', 'DEFAULTS', 'PIPELINE_WRITTEN', 'PipelineError', 'find_root', 'check_params', 'load_params',
-           'int_section', 'excluded_columns', 'feature_columns', 'mask_value', 'mask_columns', 'file_md5',
-           'params_hash', 'git_commit', 'provenance', 'atomic_path', 'write_json', 'read_json']
+__all__ = ['TASKS', 'STRATEGIES', 'DEFAULTS', 'PII_KEY_ENV', 'PII_KEY_FILE_ENV', 'MIN_KEY_CHARS', 'PIPELINE_WRITTEN',
+           'PipelineError', 'find_root', 'check_params', 'load_params', 'int_section', 'excluded_columns',
+           'feature_columns', 'pii_key_file', 'pii_key', 'mask_value', 'mask_columns', 'file_md5', 'params_hash',
+           'git_commit', 'provenance', 'atomic_path', 'write_json', 'read_json']
 
 # %% ../nbs/00_core.ipynb #2968f635
 class PipelineError(Exception):
@@ -122,20 +123,70 @@ def feature_columns(columns:list[str], # columns of the data
     ex = set(excluded_columns(d))
     return [c for c in columns if c not in ex]
 
-# %% ../nbs/00_core.ipynb #8a46e793
-def mask_value(v, salt:str='ml_lifecycle')->str:
-    "A short, stable, salted hash standing for `v` in reports"
-    return None if v is None else 'h_' + hashlib.sha256(f'{salt}:{v}'.encode()).hexdigest()[:12]
+# %% ../nbs/00_core.ipynb #3995468a
+PII_KEY_ENV, PII_KEY_FILE_ENV = 'ML_LIFECYCLE_PII_KEY', 'ML_LIFECYCLE_PII_KEY_FILE'
+MIN_KEY_CHARS = 16
 
-def mask_columns(df, # a polars or pandas DataFrame
-                 cols:list[str], salt:str='ml_lifecycle'):
-    "Copy of `df` with `cols` (those present) replaced by `mask_value` hashes"
+def pii_key_file(env:dict|None=None # environment variables (default: `os.environ`)
+                )->Path:            # where the generated PII key is kept
+    "The PII key file: `$ML_LIFECYCLE_PII_KEY_FILE`, else `ml_lifecycle/pii.key` in `$XDG_CONFIG_HOME` or `~/.config`"
+    env = os.environ if env is None else env
+    if env.get(PII_KEY_FILE_ENV, '').strip(): return Path(env[PII_KEY_FILE_ENV].strip()).expanduser()
+    xdg = env.get('XDG_CONFIG_HOME', '').strip()
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path(env.get('HOME') or Path.home())/'.config'
+    return base/'ml_lifecycle'/'pii.key'
+
+# %% ../nbs/00_core.ipynb #1ca4a790
+def _write_key_file(path:Path):
+    "Create `path` holding a new random key, mode 0600, unless it exists (then the existing key stays)"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', dir=path.parent)  # O_CREAT|O_EXCL, mode 0600
+    try:
+        with os.fdopen(fd, 'w') as f: f.write(secrets.token_hex(32) + '\n')
+        with contextlib.suppress(FileExistsError): os.link(tmp, path)  # atomic, never replaces a key
+    finally: os.remove(tmp)
+
+@functools.lru_cache(maxsize=8)
+def _file_key(path:str)->bytes:
+    "The key kept in the file `path`, created on first use"
+    p = Path(path)
+    try:
+        if not p.exists(): _write_key_file(p)
+        key = p.read_text().strip()
+    except OSError as e: raise PipelineError(f"PII key file {p}: {e.strerror or e}; set {PII_KEY_ENV} or {PII_KEY_FILE_ENV}") from None
+    _need(len(key) >= MIN_KEY_CHARS, f"PII key file {p} holds {len(key)} characters; expected at least {MIN_KEY_CHARS}")
+    return key.encode()
+
+# %% ../nbs/00_core.ipynb #ec032c89
+def pii_key(env:dict|None=None # environment variables (default: `os.environ`)
+           )->bytes:           # the secret HMAC key of `mask_value`
+    "The PII masking key: `$ML_LIFECYCLE_PII_KEY`, else the key file, created on first use"
+    env = os.environ if env is None else env
+    if PII_KEY_ENV not in env: return _file_key(str(pii_key_file(env)))
+    k = env[PII_KEY_ENV].strip()
+    _need(len(k) >= MIN_KEY_CHARS, f"{PII_KEY_ENV} is {f'{len(k)} characters' if k else 'empty'}; expected a secret of at least {MIN_KEY_CHARS} characters (or unset it to use the key file)")
+    return k.encode()
+
+# %% ../nbs/00_core.ipynb #8a46e793
+def mask_value(v,                  # the value to hide (None stays None)
+               key:bytes|None=None # HMAC key (default: `pii_key()`)
+              )->str|None:         # 'h_' and 12 hex characters
+    "A short, stable token standing for `v` in reports: HMAC-SHA256 under the secret PII key"
+    if v is None: return None
+    return 'h_' + hmac.new(key or pii_key(), str(v).encode(), hashlib.sha256).hexdigest()[:12]
+
+def mask_columns(df,                 # a polars or pandas DataFrame
+                 cols:list[str],     # columns to mask (those absent are skipped)
+                 key:bytes|None=None # HMAC key (default: `pii_key()`)
+                ):
+    "Copy of `df` with `cols` (those present) replaced by `mask_value` tokens"
     cols = [c for c in cols if c in df.columns]
     if not cols: return df
+    key = key or pii_key()
     if hasattr(df, 'with_columns'):
         import polars as pl
-        return df.with_columns([pl.col(c).map_elements(lambda v: mask_value(v, salt), return_dtype=pl.String) for c in cols])
-    return df.assign(**{c: df[c].map(lambda v: mask_value(v, salt)) for c in cols})
+        return df.with_columns([pl.col(c).map_elements(lambda v: mask_value(v, key), return_dtype=pl.String) for c in cols])
+    return df.assign(**{c: df[c].map(lambda v: mask_value(v, key)) for c in cols})
 
 # %% ../nbs/00_core.ipynb #c1c9e285
 def file_md5(path:str|Path)->str:

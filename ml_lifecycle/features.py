@@ -6,6 +6,7 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/features.html.md"""
 
 # %% ../nbs/15_features.ipynb #9361f413
 from __future__ import annotations
+import hashlib, re
 from pathlib import Path
 import numpy as np, pandas as pd, polars as pl
 from sklearn.compose import ColumnTransformer
@@ -16,8 +17,9 @@ from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler, T
 from .core import PipelineError, feature_columns, provenance, atomic_path, write_json, read_json, find_root, load_params
 
 # %% auto #0
-__all__ = ['SCALERS', 'TRUSTED_PREFIXES', 'encode_target', 'column_roles', 'build_features', 'to_model_frame', 'fit_features',
-           'save_skops', 'load_skops']
+__all__ = ['SCALERS', 'TRUSTED_TYPES', 'encode_target', 'column_roles', 'build_features', 'to_model_frame', 'fit_features',
+           'one_line', 'save_skops', 'load_skops', 'file_sha256', 'sha256_sidecar', 'write_sha256', 'verify_sha256',
+           'save_verified_skops', 'load_verified_skops']
 
 # %% ../nbs/15_features.ipynb #e1220f66
 def encode_target(y,                  # target values (polars/pandas Series or array)
@@ -95,8 +97,22 @@ def fit_features(train:pl.DataFrame, ing:dict, fp:dict, seed:int=0)->tuple[Colum
     ct.fit(to_model_frame(fit_df, roles), encode_target(fit_df[d['target']], ing['task'], ing['classes'], ing['positive_label']))
     return ct, dict(roles=roles, input_columns=cols, output_features=list(ct.get_feature_names_out()), fit_rows=fit_df.height)
 
+# %% ../nbs/15_features.ipynb #84bc4ac5
+TRUSTED_TYPES = frozenset({  # exact names, reviewed; see below for why each is here
+    'numpy.dtype',                                                      # dtypes of fitted arrays (imputer statistics, categories)
+    'sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor', # the trees of the hist_gb candidate
+    'sklearn.model_selection._split.KFold',                             # TargetEncoder's cross-fitting folds (regression)
+    'sklearn.model_selection._split.StratifiedKFold',                   # TargetEncoder's cross-fitting folds (classification)
+    'sklearn.tree._tree.Tree',                                          # the trees of the random_forest candidate
+})
+
 # %% ../nbs/15_features.ipynb #5336e522
-TRUSTED_PREFIXES = ('sklearn.', 'numpy.', 'scipy.', 'xgboost.', 'ml_lifecycle.', 'builtins.', 'collections.')
+def one_line(e:BaseException, # an exception
+             n:int=200        # longest message kept
+            )->str:           # 'Type: first line of its message'
+    "An exception as one short line: its type and the first line of its message"
+    msg = next((l.strip() for l in str(e).splitlines() if l.strip()), '')
+    return f"{type(e).__name__}: {msg[:n]}" if msg else type(e).__name__
 
 def save_skops(obj, path:str|Path)->Path:
     "Save a fitted estimator with skops, atomically"
@@ -104,11 +120,63 @@ def save_skops(obj, path:str|Path)->Path:
     with atomic_path(path) as tmp: sio.dump(obj, tmp)
     return Path(path)
 
-def load_skops(path:str|Path):
-    "Load a skops file, refusing types outside the trusted packages"
+# %% ../nbs/15_features.ipynb #2dc9a620
+def load_skops(path:str|Path # a .skops file
+              ):             # the object it holds
+    "Load a skops file, refusing any type outside `TRUSTED_TYPES` before anything is built"
     import skops.io as sio
-    if not Path(path).exists(): raise PipelineError(f"{path}: model file not found; run `dvc repro` first")
-    types = sio.get_untrusted_types(file=path)
-    bad = [t for t in types if not t.startswith(TRUSTED_PREFIXES)]
-    if bad: raise PipelineError(f"{path}: refusing to load untrusted type(s) {bad}")
-    return sio.load(path, trusted=types)
+    path = Path(path)
+    if not path.exists(): raise PipelineError(f"{path}: model file not found; run `dvc repro` first")
+    try: types = sio.get_untrusted_types(file=path)
+    except Exception as e: raise PipelineError(f"{path}: not a readable skops file ({one_line(e)}); refusing to load") from None
+    bad = [t for t in types if t not in TRUSTED_TYPES]
+    if bad: raise PipelineError(f"{path}: refusing to load untrusted type(s) {', '.join(bad[:3])}"
+                                + (f" and {len(bad) - 3} more" if len(bad) > 3 else '') + " (not in features.TRUSTED_TYPES)")
+    try: return sio.load(path, trusted=sorted(TRUSTED_TYPES))
+    except Exception as e: raise PipelineError(f"{path}: cannot load ({one_line(e)})") from None
+
+# %% ../nbs/15_features.ipynb #e36962b7
+def file_sha256(path:str|Path # a file
+               )->str:        # its SHA-256, hex
+    "SHA-256 of a file's bytes, read in 1 MiB blocks"
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
+
+# %% ../nbs/15_features.ipynb #22ad3ac2
+def sha256_sidecar(path:str|Path)->Path:
+    "The checksum file `<path>.sha256` beside `path`"
+    return Path(path).with_name(Path(path).name + '.sha256')
+
+def write_sha256(path:str|Path # a file
+                )->Path:       # its sidecar
+    "Record `path`'s SHA-256 beside it in `sha256sum` format, atomically"
+    path, side = Path(path), sha256_sidecar(path)
+    with atomic_path(side) as tmp: tmp.write_text(f"{file_sha256(path)}  {path.name}\n")
+    return side
+
+# %% ../nbs/15_features.ipynb #c9afba27
+def verify_sha256(path:str|Path # a file with a sidecar from `write_sha256`
+                 )->Path:       # `path`, once its bytes match the sidecar
+    "Refuse `path` unless `<path>.sha256` exists, names it and matches its bytes"
+    path, side = Path(path), sha256_sidecar(path)
+    if not path.exists(): raise PipelineError(f"{path}: model file not found; run `dvc repro` first")
+    if not side.exists(): raise PipelineError(f"{side}: missing (no recorded SHA-256 for {path.name}); refusing to load")
+    try: want, name = side.read_bytes().decode('ascii').split()
+    except ValueError: want, name = '', ''
+    if name.lstrip('*') != path.name or not re.fullmatch('[0-9a-f]{64}', want):
+        raise PipelineError(f"{side}: not a sha256sum line for {path.name}; refusing to load")
+    if file_sha256(path) != want:
+        raise PipelineError(f"{path}: SHA-256 mismatch with {side.name} (the file changed or is corrupt since it was written); refusing to load")
+    return path
+
+# %% ../nbs/15_features.ipynb #83d4b950
+def save_verified_skops(obj, path:str|Path)->Path:
+    "`save_skops`, then record the file's SHA-256 in `<path>.sha256`"
+    save_skops(obj, path); write_sha256(path)
+    return Path(path)
+
+def load_verified_skops(path:str|Path):
+    "`load_skops` of a file whose `<path>.sha256` sidecar exists and matches"
+    return load_skops(verify_sha256(path))

@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold, KFold, TimeSeriesSplit
 from sklearn import metrics as skm
 from xgboost import XGBClassifier, XGBRegressor
 from .core import PipelineError, provenance, atomic_path, write_json, read_json, find_root, load_params
-from .features import encode_target, to_model_frame, load_skops
+from .features import encode_target, to_model_frame, load_skops, load_verified_skops
 from .baseline import PRIMARY, task_metrics, predict_scores
 from .eda import save_fig, fresh_dir, plot_matrix, C0
 

@@ -6,18 +6,19 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/package.html.md"""
 
 # %% ../nbs/24_package.ipynb #b349fdee
 from __future__ import annotations
-import os, shutil, tempfile, datetime as dt
-from pathlib import Path
+import os, json, shutil, tempfile, datetime as dt
+from pathlib import Path, PurePosixPath
 import numpy as np, pandas as pd, polars as pl
 from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from .core import PipelineError, write_json, read_json
-from .features import to_model_frame, save_skops, load_skops
+from .features import to_model_frame, save_skops, load_skops, file_sha256, one_line
 from .baseline import predict_scores
 
 # %% auto #0
-__all__ = ['FORMAT_VERSION', 'SoftVote', 'save_estimator', 'load_estimator', 'Package', 'save_package', 'load_package']
+__all__ = ['FORMAT_VERSION', 'SoftVote', 'save_estimator', 'load_estimator', 'Package', 'package_files', 'save_package',
+           'verify_package', 'load_package']
 
 # %% ../nbs/24_package.ipynb #66aabd5c
 class SoftVote(BaseEstimator):
@@ -73,7 +74,10 @@ def load_estimator(folder:Path, rec:dict):
     if rec['format'] == 'xgboost':
         import xgboost
         if rec['cls'] not in ('XGBClassifier', 'XGBRegressor'): raise PipelineError(f"{folder}: unknown XGBoost class {rec['cls']!r}")
-        m = getattr(xgboost, rec['cls'])(); m.load_model(folder/rec['file']); return m
+        m, f = getattr(xgboost, rec['cls'])(), folder/rec['file']
+        try: m.load_model(f)
+        except Exception as e: raise PipelineError(f"{f}: XGBoost cannot load it ({one_line(e)})") from None
+        return m
     return load_skops(folder/rec['file'])
 
 # %% ../nbs/24_package.ipynb #0f7c606e
@@ -99,7 +103,12 @@ class Package:
     def __repr__(self): return f"Package({self.manifest.get('name')!r}, {self.manifest.get('candidate')!r}, task={self.task!r})"
 
 # %% ../nbs/24_package.ipynb #1781f201
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: manifest.json lists the SHA-256 of every other file under `files`
+
+def package_files(folder:Path # a package folder
+                 )->dict:     # {relative POSIX path: SHA-256 hex} of every file but manifest.json
+    "The SHA-256 of every file in `folder` except its manifest"
+    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob('*')) if p.is_file() and p != folder/'manifest.json'}
 
 def save_package(path:str|Path, pipeline:Pipeline, manifest:dict, schema_path:str|Path|None=None)->Path:
     "Write a fitted Pipeline(features, model) and its manifest as a package folder, atomically"
@@ -109,7 +118,7 @@ def save_package(path:str|Path, pipeline:Pipeline, manifest:dict, schema_path:st
         save_skops(pipeline.named_steps['features'], tmp/'features.skops')
         est = save_estimator(pipeline.named_steps['model'], tmp)
         if schema_path: shutil.copy2(schema_path, tmp/'schema.json')
-        write_json(tmp/'manifest.json', dict(format_version=FORMAT_VERSION, estimator=est, **manifest))
+        write_json(tmp/'manifest.json', dict(format_version=FORMAT_VERSION, estimator=est, **manifest) | dict(files=package_files(tmp)))
         old = path.with_name(f'.{path.name}.old')
         if path.exists(): os.replace(path, old)
         os.replace(tmp, path)
@@ -118,10 +127,48 @@ def save_package(path:str|Path, pipeline:Pipeline, manifest:dict, schema_path:st
         if tmp.exists(): shutil.rmtree(tmp)
     return path
 
+# %% ../nbs/24_package.ipynb #b7331041
+def _read_manifest(path:Path)->dict:
+    "manifest.json of package `path` as a dict of this format version, or a one-line error"
+    f = path/'manifest.json'
+    if not f.is_file(): raise PipelineError(f"{path}: no model package here (manifest.json missing); run `dvc repro` first")
+    try: m = json.loads(f.read_bytes().decode('utf-8'))
+    except (ValueError, RecursionError) as e: raise PipelineError(f"{f}: not UTF-8 JSON ({one_line(e)}); refusing to load") from None
+    if not isinstance(m, dict): raise PipelineError(f"{f}: not a JSON object; refusing to load")
+    if m.get('format_version') != FORMAT_VERSION:
+        raise PipelineError(f"{path}: package format {m.get('format_version')!r}; this library reads {FORMAT_VERSION} (re-run `dvc repro tune` to repackage)")
+    return m
+
+def _needed(rec:dict, prefix:str='')->list[str]:
+    "Relative paths of the files estimator record `rec` loads"
+    if rec['format'] == 'softvote': return [f for i, r in enumerate(rec['members']) for f in _needed(r, f"{prefix}members/{i:02d}_{r['name']}/")]
+    return [prefix + rec['file']]
+
+# %% ../nbs/24_package.ipynb #66eb0bbe
+def _check_files(path:Path, m:dict):
+    "Refuse unless each listed file exists with its SHA-256 and every file the estimator loads is listed"
+    f, files = path/'manifest.json', m.get('files')
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise PipelineError(f"{f}: no file hashes ('files'); refusing to load")
+    try: unlisted = [n for n in ['features.skops', *_needed(m['estimator'])] if n not in files]
+    except (KeyError, TypeError) as e: raise PipelineError(f"{f}: malformed estimator record ({one_line(e)}); refusing to load") from None
+    if unlisted: raise PipelineError(f"{path/unlisted[0]}: not listed in manifest.json (no recorded SHA-256); refusing to load")
+    for rel, want in files.items():
+        if PurePosixPath(rel).is_absolute() or '..' in PurePosixPath(rel).parts:
+            raise PipelineError(f"{f}: file entry {rel!r} points outside the package; refusing to load")
+        if not (path/rel).is_file(): raise PipelineError(f"{path/rel}: missing; refusing to load")
+        if file_sha256(path/rel) != want:
+            raise PipelineError(f"{path/rel}: SHA-256 mismatch (the file changed or is corrupt since packaging); refusing to load")
+
+def verify_package(path:str|Path # a package folder
+                  )->dict:       # its manifest, checked
+    "Check a package's manifest and every file's SHA-256 before any loader reads them"
+    path = Path(path); m = _read_manifest(path); _check_files(path, m)
+    return m
+
 def load_package(path:str|Path)->Package:
-    "Load a package folder written by `save_package`"
-    path = Path(path)
-    if not (path/'manifest.json').exists(): raise PipelineError(f"{path}: no model package here (manifest.json missing); run `dvc repro` first")
-    m = read_json(path/'manifest.json')
-    if m.get('format_version') != FORMAT_VERSION: raise PipelineError(f"{path}: package format {m.get('format_version')!r}; this library reads {FORMAT_VERSION}")
-    return Package(load_skops(path/'features.skops'), load_estimator(path, m['estimator']), m, path)
+    "Load a package folder written by `save_package`, once `verify_package` passes"
+    path = Path(path); m = verify_package(path)
+    try: return Package(load_skops(path/'features.skops'), load_estimator(path, m['estimator']), m, path)
+    except PipelineError: raise
+    except Exception as e: raise PipelineError(f"{path}: cannot load the package ({one_line(e)})") from None

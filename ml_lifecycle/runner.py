@@ -165,7 +165,6 @@ def _serve(a)->int:
     from ml_lifecycle.serve import serve, serve_settings
     root = find_root(); cfg, warnings = serve_settings(root, load_params(root/'params.yaml'), a.model, a.workers)
     for w in warnings: print(w, file=sys.stderr)
-    print(f"serving on http://{a.host}:{a.port} (docs: /docs; health: /health)", file=sys.stderr)
     serve(root, a.host, a.port, cfg); return 0
 
 def _monitor(a)->int:

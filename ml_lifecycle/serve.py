@@ -11,8 +11,14 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd
 import orjson
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from concurrent.futures import ThreadPoolExecutor
+from fastapi import FastAPI, Request, Query, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import Response, PlainTextResponse
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, Field
+from typing import Literal
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from sklearn.compose import ColumnTransformer
@@ -22,19 +28,21 @@ from sklearn.preprocessing import RobustScaler, StandardScaler
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, CONTENT_TYPE_LATEST
 from .core import PipelineError, read_json, file_md5, mask_value
 from .explain import explained_members, output_space, model_shap, source_columns, group_values, row_output
-from .features import load_skops
-from .package import load_package
+from .features import load_verified_skops
+from .package import load_package, verify_package
 from .abtest import CHAMPION, CHALLENGER, OFF, SPLIT, SHADOW, check_mode, check_unit, assign_arm
 
 # %% auto #0
-__all__ = ['log', 'CHAMPION_ALIAS', 'DEFAULT_FOLDER', 'REGISTRY_URI', 'SERVE_DEFAULTS', 'PATH_KEYS', 'STR', 'UNSEEN',
-           'MULTIPROC_ENV', 'LATENCY_BUCKETS', 'TRUE', 'FALSE', 'MAX_RID', 'QUERY_DOCS', 'CONFIG_ENV', 'APP_FACTORY',
-           'API_KEY_ENV', 'model_spec_kind', 'folder_version', 'package_in', 'fetch_package', 'own_reports',
-           'alias_version', 'resolve_model', 'serve_config', 'model_inputs', 'field_specs', 'check_value',
-           'check_records', 'model_frame', 'compile_features', 'probe_columns', 'label_of', 'Scorer', 'linear_shap',
-           'serve_shap', 'explain_rows', 'package_scorer', 'baseline_scorer', 'load_schema', 'decision_threshold',
-           'model_version', 'PredictionLog', 'Metrics', 'ApiError', 'parse_body', 'explain_query', 'metadata',
-           'Service', 'predict', 'create_app', 'request_schema', 'worker_env', 'app_from_env', 'serve', 'go_warning',
+__all__ = ['log', 'CHAMPION_ALIAS', 'DEFAULT_FOLDER', 'REGISTRY_URI', 'SERVE_DEFAULTS', 'PATH_KEYS', 'MAX_ERRORS', 'STR',
+           'UNSEEN', 'F32_MAX', 'MULTIPROC_ENV', 'LATENCY_BUCKETS', 'MAX_TOP', 'QUERY_PARAMS', 'MAX_RID', 'FLOAT_MAX',
+           'CONFIG_ENV', 'APP_FACTORY', 'API_KEY_ENV', 'model_spec_kind', 'folder_version', 'package_in',
+           'fetch_package', 'own_reports', 'alias_version', 'resolve_model', 'serve_config', 'model_inputs',
+           'field_specs', 'show', 'check_value', 'check_records', 'model_frame', 'compile_features', 'probe_columns',
+           'label_of', 'Scorer', 'linear_shap', 'serve_shap', 'explain_rows', 'package_scorer', 'baseline_scorer',
+           'load_schema', 'decision_threshold', 'model_version', 'PredictionLog', 'Metrics', 'ApiError', 'parse_body',
+           'read_body', 'check_query', 'metadata', 'Service', 'predict', 'create_app', 'ErrorItem', 'Errors', 'Message',
+           'Health', 'Fallback', 'LogStatus', 'Ready', 'Flags', 'Contribution', 'Explanation', 'Prediction',
+           'Predictions', 'field_schema', 'request_schema', 'worker_env', 'app_from_env', 'serve', 'go_warning',
            'serve_settings']
 
 # %% ../nbs/40_serve.ipynb #c45425d1
@@ -58,6 +66,12 @@ def _manifest(folder:Path)->Path:
     _need(f.exists(), f"{folder}: no model package here (manifest.json missing); run `dvc repro` first or name another model")
     return f
 
+def _read(p:Path|None)->dict|None:
+    "A JSON file's content; None when it does not exist; a one-line error naming it when it is not JSON"
+    if not p or not Path(p).exists(): return None
+    try: return read_json(p)
+    except ValueError as e: raise PipelineError(f"{p}: not valid JSON ({str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__})") from None  # UnicodeDecodeError too
+
 def folder_version(root:str|Path, folder:str|Path)->str:
     "The version a package folder serves under: its registry version from reports/tune.json (models/model), the manifest's, or a hash"
     root, folder = Path(root), Path(folder)
@@ -66,7 +80,7 @@ def folder_version(root:str|Path, folder:str|Path)->str:
         v = (read_json(tune).get('mlflow') or {}).get('version')
         if v: return str(v)
     f = _manifest(folder)
-    return str(read_json(f).get('version') or 'md5-' + file_md5(f)[:8])
+    return str((_read(f) or {}).get('version') or 'md5-' + file_md5(f)[:8])
 
 # %% ../nbs/40_serve.ipynb #6a68f9bd
 def _first_line(e:BaseException)->str: return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
@@ -203,17 +217,20 @@ SERVE_DEFAULTS = dict(
     challenger=None,                      # a second package folder for the A/B split
     mode=OFF, share=0.0, salt='ab',       # A/B: off | split | shadow, challenger share, hash salt
     max_rows=1000,                        # rows per /predict request
-    max_body_mb=10.0,                     # bytes per /predict request
+    max_body_mb=10.0,                     # bytes per /predict request, enforced while the body is read
+    max_string=1000,                      # characters per string value in a request (longer: 422)
     api_key=None,                         # when set, /predict and /metadata need header X-API-Key
     log_dir='logs/predictions',           # prediction log folder (one JSON-lines file per UTC day); None: off
-    log_flush_rows=256, log_flush_s=1.0,  # buffered log: write every N rows or S seconds
+    log_flush_rows=256, log_flush_s=1.0,  # buffered log: write every N rows or S seconds (1 row: every request is on disk before it is answered)
     threshold=None,                       # binary decision threshold; None: reports/evaluate.json, else 0.5
     evaluate='reports/evaluate.json', go_no_go='reports/go_no_go.json',
     model_version=None,                   # None: the manifest's version, else a hash of the manifest
-    threads=1,                            # BLAS/OpenMP/XGBoost threads in each server process
+    threads=1,                            # BLAS/OpenMP/XGBoost threads per scoring call
+    scoring_threads=None,                 # requests scored at once per process, off the event loop; None: the machine's cores
     workers=1,                            # server processes (uvicorn workers), each with its own copy of the models
     explain_top=5,                        # contributions per row for /predict?explain=true (a request may ask &top=K)
-    fast_path=True)                       # compiled feature step (checked against the pipeline at start-up)
+    fast_path=True,                       # compiled feature step (checked against the pipeline at start-up)
+    docs=True)                            # Swagger UI at /docs from local files (no CDN); off when an api_key is set
 
 PATH_KEYS = ('model', 'baseline', 'baseline_roles', 'schema', 'challenger', 'log_dir', 'evaluate', 'go_no_go')
 
@@ -227,8 +244,9 @@ def serve_config(cfg:dict|None=None, # the `serve` settings (any subset of `SERV
     c = {**SERVE_DEFAULTS, **cfg}
     check_mode(c['mode'], 'serve.mode'); check_unit(c['share'], 'serve.share', closed=True)
     _need(c['mode'] == OFF or c['challenger'], f"serve.mode is {c['mode']!r} but serve.challenger is not set; expected a package folder")
-    for k in ('max_rows', 'log_flush_rows', 'threads', 'workers', 'explain_top'):
+    for k in ('max_rows', 'log_flush_rows', 'threads', 'workers', 'explain_top', 'max_string') + (('scoring_threads',) if c['scoring_threads'] is not None else ()):
         _need(isinstance(c[k], int) and not isinstance(c[k], bool) and c[k] >= 1, f"serve.{k} must be a whole number >= 1, got {c[k]!r}")
+    _need(isinstance(c['docs'], bool), f"serve.docs must be true or false, got {c['docs']!r}")
     for k in ('max_body_mb', 'log_flush_s'):
         _need(isinstance(c[k], (int, float)) and c[k] > 0, f"serve.{k} must be a number > 0, got {c[k]!r}")
     if model_spec_kind(str(c['model'])) != 'folder':
@@ -258,44 +276,61 @@ def field_specs(schema:dict|None, # the phase-1 schema (`models/schema.json`), o
 # %% ../nbs/40_serve.ipynb #5a200e5c
 def _is_num(v)->bool: return isinstance(v, (int, float)) and not isinstance(v, bool)
 
-def check_value(v, s:dict)->tuple[str|None, str|None]:
-    "(error message, flag) for one non-null value against its spec `s`"
+def show(v, n:int=50)->str:
+    "A short, safe rendering of a value from a request, for error messages: never longer than about `n` characters"
+    if isinstance(v, str): return repr(v[:n]) + ('…' if len(v) > n else '')
+    if _is_num(v): r = repr(v); return r if len(r) <= n else r[:n] + '…'
+    if v is None or isinstance(v, bool): return repr(v)
+    return f'a JSON {dict(list="array", dict="object").get(type(v).__name__, type(v).__name__)}'
+
+def _finite(v)->bool:
+    try: return math.isfinite(float(v))
+    except OverflowError: return False  # an integer beyond float's range
+
+def check_value(v, s:dict, max_len:int=1000)->tuple[str|None, str|None]:
+    "(error message, flag) for one non-null value against its spec `s`; strings longer than `max_len` are refused"
     if s['kind'] == 'numeric':
-        if not _is_num(v): return f"expected a number, got {v!r}"[:200], None
-        if not math.isfinite(v): return f"expected a finite number, got {v!r}", None
+        if not _is_num(v): return f"expected a number, got {show(v)}", None
+        if not _finite(v): return f"expected a finite number, got {show(v)}", None
         out = (s['min'] is not None and v < s['min']) or (s['max'] is not None and v > s['max'])
         return None, 'out_of_range' if out else None
-    if not isinstance(v, str): return f"expected a string, got {v!r}"[:200], None
+    if not isinstance(v, str): return f"expected a string, got {show(v)}", None
+    if len(v) > max_len: return f"string of {len(v):,} characters; at most {max_len:,}", None
     return None, 'unseen' if s['categories'] is not None and v not in s['categories'] else None
 
 # %% ../nbs/40_serve.ipynb #81ffda28
-def _err(loc:tuple, msg:str, typ:str)->dict: return dict(loc=list(loc), msg=msg, type=typ)
+MAX_ERRORS = 50  # errors listed per answer; a request with more gets the first ones and a count
 
-def _check_record(rec:dict, specs:dict, loc:tuple, flags:dict, errors:list):
+def _err(loc:tuple, msg:str, typ:str)->dict:
+    return dict(loc=[x if isinstance(x, int) else (x if len(x) <= 100 else x[:100] + '…') for x in loc], msg=msg, type=typ)
+
+def _check_record(rec:dict, specs:dict, loc:tuple, flags:dict, errors:list, max_len:int):
     for k in rec:
-        if k not in specs: errors.append(_err(loc + (k,), f"extra field {k!r}: not an input of this model", 'extra_forbidden'))
+        if k not in specs: errors.append(_err(loc + (k,), f"extra field {show(k)}: not an input of this model", 'extra_forbidden'))
     for c, s in specs.items():
         v = rec.get(c)
         if v is None:
             if s['required']: errors.append(_err(loc + (c,), 'field required' if c not in rec else 'null not allowed: training never had it missing', 'missing'))
             continue
-        msg, flag = check_value(v, s)
+        msg, flag = check_value(v, s, max_len)
         if msg: errors.append(_err(loc + (c,), msg, 'type_error'))
         elif flag: flags[flag].append(c)
 
 def check_records(records:list,       # parsed JSON records
                   specs:dict,         # from `field_specs`
                   columns:list[str],  # the fields to return as columns
-                  single:bool=False   # locations of a single record: ["body", field]
-                 )->tuple[dict, list, list]: # ({column: values}, flags per row, errors)
-    "Validate records against `specs`; return columns, per-row flags and every error found"
+                  single:bool=False,  # locations of a single record: ["body", field]
+                  max_len:int=1000    # characters per string value
+                 )->tuple[dict, list, list]: # ({column: values}, flags per row, errors: at most MAX_ERRORS + a count)
+    "Validate records against `specs`; return columns, per-row flags and the errors found"
     errors, all_flags = [], []
     for i, rec in enumerate(records):
         loc = ('body',) if single else ('body', 'records', i)
-        if not isinstance(rec, dict): errors.append(_err(loc, f"expected a JSON object, got {type(rec).__name__}", 'type_error')); continue
+        if not isinstance(rec, dict): errors.append(_err(loc, f"expected a JSON object, got {show(rec)}", 'type_error')); continue
         flags = dict(unseen=[], out_of_range=[])
-        _check_record(rec, specs, loc, flags, errors)
+        _check_record(rec, specs, loc, flags, errors, max_len)
         all_flags.append(flags)
+    if len(errors) > MAX_ERRORS: errors = errors[:MAX_ERRORS] + [_err(('body',), f'{len(errors) - MAX_ERRORS:,} more error(s) not listed', 'too_many_errors')]
     cols = {} if errors else {c: [r.get(c) for r in records] for c in columns}
     return cols, all_flags, errors
 
@@ -400,6 +435,8 @@ def label_of(scores:np.ndarray, task:str, classes:list|None, positive:str|None, 
     return cl[scores.argmax(1)].tolist()
 
 # %% ../nbs/40_serve.ipynb #3a801c3d
+F32_MAX = float(np.finfo(np.float32).max)
+
 class Scorer:
     "One model that can answer: its pipeline, roles, task, label rule and (when it checks out) a compiled feature step"
     def __init__(self, pipeline, roles:dict, task:str, classes=None, positive=None, threshold:float=0.5,
@@ -424,10 +461,13 @@ class Scorer:
         return self._scores(cols, self.fast)
 
     def features(self, cols:dict)->np.ndarray:
-        "The model's feature matrix for validated columns (the compiled step when there is one)"
-        if self.fast is not None: return self.fast(cols)
-        X = self.pipeline[0].transform(model_frame(cols, self.roles))
-        return np.asarray(X.toarray() if hasattr(X, 'toarray') else X, dtype=float)
+        "The model's feature matrix for validated columns (the compiled step when there is one), within float32's range"
+        if self.fast is not None: X = self.fast(cols)
+        else:
+            X = self.pipeline[0].transform(model_frame(cols, self.roles))
+            X = np.asarray(X.toarray() if hasattr(X, 'toarray') else X, dtype=float)
+        # XGBoost reads float32 and refuses a value beyond it (a finite 1e308 in a request): clip, as its own cast would saturate
+        return np.clip(X, -F32_MAX, F32_MAX)
 
     def _scores(self, cols:dict, fast)->np.ndarray:
         if fast is not None: X, m = fast(cols), self.pipeline[-1]
@@ -480,26 +520,27 @@ def _threads(m, n:int):
         if type(e).__module__.startswith('xgboost'): e.set_params(n_jobs=n)
 
 def package_scorer(path:Path, specs_of, threshold:float, cfg:dict)->tuple[Scorer, object]:
-    "A Scorer for the package at `path`, and the package"
+    "A Scorer for the package at `path` (its files verified against the manifest's hashes first), and the package"
     pkg = load_package(path); _threads(pkg.model, cfg['threads'])
     m = pkg.manifest
     sc = Scorer(pkg.pipeline, m['roles'], m['task'], m.get('classes'), m.get('positive_label'), threshold, specs_of(m['roles']), cfg['fast_path'])
     return sc, pkg
 
 def baseline_scorer(cfg:dict, task:str, pkg, threshold:float, specs_of)->Scorer|None:
-    "The fallback Scorer, or None when the baseline or its roles are missing"
-    if not cfg['baseline'] or not cfg['baseline'].exists() or not cfg['baseline_roles'] or not cfg['baseline_roles'].exists(): return None
-    roles = read_json(cfg['baseline_roles'])['roles']
+    "The fallback Scorer; None when no baseline is configured; a one-line PipelineError when it is missing, corrupt or tampered with"
+    if not cfg['baseline']: return None
+    for p in (cfg['baseline'], cfg['baseline_roles']):
+        _need(p and p.exists(), f"{p or 'serve.baseline_roles'}: missing")
+    roles = (_read(cfg['baseline_roles']) or {}).get('roles')
+    _need(isinstance(roles, dict), f"{cfg['baseline_roles']}: no 'roles' record")
     m = pkg.manifest
-    return Scorer(load_skops(cfg['baseline']), roles, task, m.get('classes'), m.get('positive_label'), threshold, specs_of(roles), cfg['fast_path'])
+    return Scorer(load_verified_skops(cfg['baseline']), roles, task, m.get('classes'), m.get('positive_label'), threshold, specs_of(roles), cfg['fast_path'])
 
 # %% ../nbs/40_serve.ipynb #78dfdffb
-def _read(p:Path|None)->dict|None: return read_json(p) if p and p.exists() else None
-
 def load_schema(cfg:dict)->dict|None:
     "The request schema: the configured file, the package's schema.json, or models/schema.json"
     for p in (cfg['schema'], cfg['model']/'schema.json', cfg['root']/'models/schema.json'):
-        if p and p.exists(): return read_json(p)
+        if p and p.exists(): return _read(p)
 
 def decision_threshold(cfg:dict)->float:
     "The binary decision threshold: configured, from reports/evaluate.json, or 0.5"
@@ -521,11 +562,11 @@ def _append(path:Path, data:bytes):
     finally: os.close(fd)
 
 class PredictionLog:
-    "Append-only JSON-lines prediction log, one file per UTC day, buffered"
-    def __init__(self, folder:Path, flush_rows:int=256, flush_s:float=1.0, tag:str|None=None):
+    "Append-only JSON-lines prediction log, one file per UTC day, buffered; lines it could not write are counted in `lost`"
+    def __init__(self, folder:Path, flush_rows:int=256, flush_s:float=1.0, tag:str|None=None, on_lost=None):
         self.folder, self.flush_rows, self.flush_s, self.suffix = Path(folder), flush_rows, flush_s, f'.{tag}.jsonl' if tag else '.jsonl'
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.buf, self.lock, self.last = {}, threading.Lock(), time.monotonic()
+        self.buf, self.lock, self.last, self.lost, self.on_lost = {}, threading.Lock(), time.monotonic(), 0, on_lost
 
     def add(self, rows:list[dict]):
         "Buffer rows (each with an ISO `time`); write when the buffer is full or old"
@@ -534,13 +575,21 @@ class PredictionLog:
             n = sum(map(len, self.buf.values()))
         if n >= self.flush_rows or time.monotonic() - self.last >= self.flush_s: self.flush()
 
+    def _write(self, path:Path, data:bytes):
+        try: _append(path, data)
+        except FileNotFoundError:  # the folder was deleted under us: make it again, once
+            self.folder.mkdir(parents=True, exist_ok=True); _append(path, data)
+
     def flush(self):
-        "Write the buffered lines"
+        "Write the buffered lines; count (and report once per failure) those that could not be written"
         with self.lock:
             buf, self.buf, self.last = self.buf, {}, time.monotonic()
             for day, lines in buf.items():
-                try: _append(self.folder/f'{day}{self.suffix}', b'\n'.join(lines) + b'\n')
-                except OSError as e: logging.getLogger('ml_lifecycle.serve').error("prediction log: %d line(s) lost (%s)", len(lines), e)
+                try: self._write(self.folder/f'{day}{self.suffix}', b'\n'.join(lines) + b'\n')
+                except OSError as e:
+                    self.lost += len(lines)
+                    if self.on_lost: self.on_lost(len(lines))
+                    logging.getLogger('ml_lifecycle.serve').error("prediction log: %d line(s) lost (%s)", len(lines), e)
 
 # %% ../nbs/40_serve.ipynb #9c85bcbf
 MULTIPROC_ENV = 'PROMETHEUS_MULTIPROC_DIR'
@@ -555,6 +604,7 @@ class Metrics:
         self.latency = Histogram('ml_request_latency_seconds', 'Request latency', ['endpoint'], buckets=LATENCY_BUCKETS, registry=r)
         self.fallbacks = Counter('ml_fallbacks', 'Requests answered by the baseline because the model failed', registry=r)
         self.rows = Counter('ml_predictions', 'Rows scored, by arm', ['arm'], registry=r)
+        self.log_lost = Counter('ml_prediction_log_lost_lines', 'Prediction-log lines that could not be written', registry=r)
 
     def observe(self, endpoint:str, status:int, seconds:float):
         self.requests.labels(endpoint, str(status)).inc()
@@ -589,35 +639,49 @@ class _Observe:
 # %% ../nbs/40_serve.ipynb #e98d8559
 class ApiError(Exception):
     "An HTTP error answered as JSON {detail}"
-    def __init__(self, status:int, detail): self.status, self.detail = status, detail
+    def __init__(self, status:int, detail, headers:dict|None=None): self.status, self.detail, self.headers = status, detail, headers
 
 def _json(obj, status:int=200, headers:dict|None=None, background=None)->Response:
     return Response(orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY), status, headers, 'application/json', background)
 
+def _loads(body:bytes):
+    "JSON from bytes: orjson, else the standard parser for what orjson refuses but JSON allows (integers beyond 64 bits)"
+    try: return orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        try: return json.loads(body)
+        except (ValueError, RecursionError): raise ApiError(400, [_err(('body',), f'malformed JSON: {_first_line(e)}', 'json_invalid')]) from None
+
 def parse_body(body:bytes, max_rows:int)->tuple[list, bool]: # (records, single)
     "Records from a /predict body: one JSON object, or {'records': [objects]}; else an ApiError"
-    try: obj = orjson.loads(body)
-    except orjson.JSONDecodeError as e: raise ApiError(400, [_err(('body',), f'malformed JSON: {e}', 'json_invalid')]) from None
+    obj = _loads(body)
     if not isinstance(obj, dict): raise ApiError(422, [_err(('body',), 'expected a JSON object (one record) or {"records": [...]}', 'type_error')])
     if 'records' not in obj: return [obj], True
     recs = obj['records']
-    if len(obj) > 1: raise ApiError(422, [_err(('body', k), f"extra field {k!r} beside 'records'", 'extra_forbidden') for k in obj if k != 'records'])
+    if len(obj) > 1: raise ApiError(422, [_err(('body', k), f"extra field {show(k)} beside 'records'", 'extra_forbidden') for k in list(obj)[:MAX_ERRORS] if k != 'records'])
     if not isinstance(recs, list) or not recs: raise ApiError(422, [_err(('body', 'records'), 'expected a non-empty list of records', 'type_error')])
     if len(recs) > max_rows: raise ApiError(413, [_err(('body', 'records'), f'{len(recs):,} records; at most {max_rows:,} per request', 'too_large')])
     return recs, False
 
-# %% ../nbs/40_serve.ipynb #3edc801f
-TRUE, FALSE = frozenset({'true', '1', 'yes'}), frozenset({'false', '0', 'no'})
+# %% ../nbs/40_serve.ipynb #1899befe
+async def read_body(request:Request, limit:int)->bytes:
+    "The request body, refused with a 413 as soon as it passes `limit` bytes"
+    too_big = lambda n: ApiError(413, [_err(('body',), f"{n} bytes; at most {limit:,} per request", 'too_large')])
+    n = request.headers.get('content-length', '')
+    if n.isascii() and n.isdigit() and (len(n) > 15 or int(n) > limit): raise too_big(f'{int(n):,}' if len(n) <= 15 else 'more than 10^15')
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > limit: raise too_big(f'more than {limit:,}')
+    return bytes(buf)
 
-def explain_query(q, default_top:int)->int|None:
-    "The number of contributions asked for by `?explain=true[&top=K]`, or None; ApiError 422 on a bad query"
-    bad = [k for k in q if k not in ('explain', 'top')]
-    if bad: raise ApiError(422, [_err(('query', k), f"unknown query parameter {k!r}; expected explain, top", 'extra_forbidden') for k in bad])
-    e = str(q.get('explain', 'false')).lower()
-    if e not in TRUE | FALSE: raise ApiError(422, [_err(('query', 'explain'), f"expected true or false, got {e[:50]!r}", 'type_error')])
-    t = str(q.get('top', default_top))
-    if not t.isdigit() or int(t) < 1: raise ApiError(422, [_err(('query', 'top'), f"expected a whole number >= 1, got {t[:50]!r}", 'type_error')])
-    return int(t) if e in TRUE else None
+# %% ../nbs/40_serve.ipynb #3edc801f
+MAX_TOP = 1000
+QUERY_PARAMS = ('explain', 'top')
+
+def check_query(q):
+    "ApiError 422 naming every query parameter /predict does not take"
+    bad = [k for k in q if k not in QUERY_PARAMS]
+    if bad: raise ApiError(422, [_err(('query', k), f"unknown query parameter {show(k)}; expected explain, top", 'extra_forbidden') for k in bad[:MAX_ERRORS]])
 
 # %% ../nbs/40_serve.ipynb #579b7bc3
 def _spec_doc(s:dict)->dict:
@@ -626,7 +690,7 @@ def _spec_doc(s:dict)->dict:
     if s['categories'] is not None: d['categories'] = sorted(s['categories'])
     return d
 
-def metadata(cfg:dict, manifest:dict, version:str, specs:dict, threshold:float)->dict:
+def metadata(cfg:dict, manifest:dict, version:str, specs:dict, threshold:float, fallback:dict|None=None)->dict:
     "The /metadata document"
     prov, go = manifest.get('provenance') or {}, _read(cfg['go_no_go'])
     return dict(name=manifest.get('name'), version=version, candidate=manifest.get('candidate'), task=manifest.get('task'),
@@ -635,30 +699,50 @@ def metadata(cfg:dict, manifest:dict, version:str, specs:dict, threshold:float)-
                 input_schema={c: _spec_doc(s) for c, s in specs.items()}, metrics=manifest.get('metrics'),
                 go_no_go=dict(verdict=go.get('verdict'), reason=go.get('reason'), status=go.get('status')) if go else None,
                 threshold=threshold if manifest.get('task') == 'binary' else None,
-                ab=dict(mode=cfg['mode'], share=cfg['share']) if cfg['mode'] != OFF else None)
+                ab=dict(mode=cfg['mode'], share=cfg['share']) if cfg['mode'] != OFF else None, fallback=fallback)
 
 # %% ../nbs/40_serve.ipynb #0eb63a0f
 class Service:
     "The loaded models, schema, log and metrics behind the API"
     def __init__(self, cfg:dict):
-        self.cfg, schema = cfg, load_schema(cfg)
+        self.cfg = cfg
+        for p in (cfg['model'], cfg['challenger']):
+            if p: verify_package(p)  # before the schema.json inside it is read
+        schema = load_schema(cfg)
         self.private = set((schema or {}).get('private') or [])
         thr = decision_threshold(cfg)
-        roles = [read_json(cfg['model']/'manifest.json')['roles']]
-        if cfg['challenger']: roles.append(read_json(cfg['challenger']/'manifest.json')['roles'])
         specs_of = lambda r: field_specs(schema, [r])
         self.main, pkg = package_scorer(cfg['model'], specs_of, thr, cfg)
         self.challenger, cpkg = package_scorer(cfg['challenger'], specs_of, thr, cfg) if cfg['challenger'] else (None, None)
-        self.baseline = baseline_scorer(cfg, self.main.task, pkg, thr, specs_of)
-        if self.baseline: roles.append(self.baseline.roles)
+        self.baseline, self.fallback = self._baseline(pkg, thr, specs_of)
+        roles = [s.roles for s in (self.main, self.challenger, self.baseline) if s]
         self.specs = field_specs(schema, roles)
         self.columns = list(dict.fromkeys(c for r in roles for c in model_inputs(r)))
         self.version = model_version(cfg, pkg.manifest)
         self.versions = {CHAMPION: self.version, CHALLENGER: cpkg and model_version(cfg | dict(model=cfg['challenger'], model_version=None), cpkg.manifest)}
-        self.meta = metadata(cfg, pkg.manifest, self.version, self.specs, thr)
-        tag = str(os.getpid()) if cfg['workers'] > 1 else None  # one log file per worker process
-        self.log = PredictionLog(cfg['log_dir'], cfg['log_flush_rows'], cfg['log_flush_s'], tag) if cfg['log_dir'] else None
+        self.meta = metadata(cfg, pkg.manifest, self.version, self.specs, thr, self.fallback)
         self.metrics, self.ready = Metrics(), False
+        tag = str(os.getpid()) if cfg['workers'] > 1 else None  # one log file per worker process
+        self.log = PredictionLog(cfg['log_dir'], cfg['log_flush_rows'], cfg['log_flush_s'], tag, self.metrics.log_lost.inc) if cfg['log_dir'] else None
+        self.pool = None  # the scoring threads: started with the first request after each start-up, stopped at shutdown
+
+    def _baseline(self, pkg, thr:float, specs_of)->tuple:
+        "(fallback Scorer or None, {available, reason}): a bad baseline is a warning, never a failed start"
+        try: b = baseline_scorer(self.cfg, self.main.task, pkg, thr, specs_of)
+        except PipelineError as e:
+            log.warning("serving without a fallback: %s", e)
+            return None, dict(available=False, reason=str(e))
+        return b, dict(available=b is not None, reason=None if b else 'serve.baseline is not set')
+
+    def executor(self)->ThreadPoolExecutor:
+        "The pool that runs the model work off the event loop (`scoring_threads` threads, the cores by default)"
+        if self.pool is None: self.pool = ThreadPoolExecutor(self.cfg['scoring_threads'] or os.cpu_count() or 1, thread_name_prefix='ml-score')
+        return self.pool
+
+    def status(self)->dict:
+        "The /ready document"
+        return dict(ready=self.ready, model_version=self.version, fallback=self.fallback,
+                    prediction_log=dict(lost_lines=self.log.lost) if self.log else None)
 
     def warm_up(self):
         "Score probe rows with every model, so the first request is not the slow one; ready when the main model answered"
@@ -720,9 +804,8 @@ def _explain(sc:Scorer, cols:dict, s:np.ndarray, top:int, rid:str)->list[dict]:
 def predict(svc:Service, body:bytes, rid:str, explain:int|None=None)->tuple[dict, BackgroundTask|None]:
     "The /predict answer for a request body (with `explain` contributions per row), and the shadow task to run after it; ApiError on bad input"
     t0, cfg = time.perf_counter(), svc.cfg
-    if len(body) > cfg['max_body_mb'] * 2**20: raise ApiError(413, [_err(('body',), f"{len(body):,} bytes; at most {cfg['max_body_mb']} MB per request", 'too_large')])
     records, single = parse_body(body, cfg['max_rows'])
-    cols, flags, errors = check_records(records, svc.specs, svc.columns, single)
+    cols, flags, errors = check_records(records, svc.specs, svc.columns, single, cfg['max_string'])
     if errors: raise ApiError(422, errors)
     arm = assign_arm(rid, cfg['share'], cfg['salt']) if cfg['mode'] == SPLIT else CHAMPION
     s, sc, fallback = _score(svc, arm, cols, rid)
@@ -745,9 +828,16 @@ def _rid(request:Request)->str:
     return rid
 
 def _auth(svc:Service, request:Request):
+    "ApiError 401 unless the request carries the configured key (compared as UTF-8 bytes, in constant time)"
     key = svc.cfg['api_key']
-    if key and not hmac.compare_digest(request.headers.get('x-api-key', '').encode(), str(key).encode()):
-        raise ApiError(401, 'missing or wrong X-API-Key header')
+    if not key: return
+    # HTTP headers arrive as bytes and Starlette decodes them as latin-1: encode back to the bytes that were sent, and
+    # compare them with the key in UTF-8 (curl, browsers) and, where it can be written so, latin-1 (Python's http.client)
+    sent, k = request.headers.get('x-api-key', '').encode('latin-1'), str(key)
+    ok = hmac.compare_digest(sent, k.encode('utf-8'))
+    try: ok |= hmac.compare_digest(sent, k.encode('latin-1'))
+    except UnicodeEncodeError: pass
+    if not ok: raise ApiError(401, 'missing or wrong X-API-Key header')
 
 def _lifespan(svc:Service):
     @asynccontextmanager
@@ -755,20 +845,25 @@ def _lifespan(svc:Service):
         svc.warm_up()
         gc.collect(); gc.freeze()  # start-up objects live as long as the process: no collector pauses over them
         async def flusher():
-            while True: await asyncio.sleep(svc.cfg['log_flush_s']); svc.log.flush()
+            while True: await asyncio.sleep(svc.cfg['log_flush_s']); await asyncio.to_thread(svc.log.flush)
         task = asyncio.create_task(flusher()) if svc.log else None
         try: yield
         finally:
             if task: task.cancel()
+            if svc.pool: svc.pool.shutdown(wait=True); svc.pool = None
             if svc.log: svc.log.flush()
     return lifespan
 
 # %% ../nbs/40_serve.ipynb #c8f49b5f
 def _handlers(app:FastAPI):
     @app.exception_handler(ApiError)
-    async def api_error(request, e): return _json(dict(detail=e.detail), e.status)
+    async def api_error(request, e): return _json(dict(detail=e.detail), e.status, e.headers)
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request, e): return _json(dict(detail=e.detail), e.status_code)
+    async def http_error(request, e): return _json(dict(detail=e.detail), e.status_code, getattr(e, 'headers', None))  # 405 keeps its Allow header
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request, e):  # a declared parameter failed its check: the same shape as every other 422, no input echoed
+        errs = e.errors()
+        return _json(dict(detail=[_err(tuple(d['loc']), str(d['msg'])[:200], d['type']) for d in errs[:MAX_ERRORS]]), 422)
     @app.exception_handler(Exception)
     async def unexpected(request, e):
         log.exception('unexpected error on %s', request.url.path)
@@ -780,44 +875,111 @@ def create_app(config:dict|None=None, # settings as `serve_config` returns them 
     "The FastAPI app serving the configured package"
     cfg = config if config and 'root' in config else serve_config(config, root)
     svc = Service(cfg)
-    app = FastAPI(title='ml_lifecycle model API', version=svc.version, lifespan=_lifespan(svc))
+    app = FastAPI(title='ml_lifecycle model API', version=svc.version, lifespan=_lifespan(svc), openapi_url=None, docs_url=None, redoc_url=None)
     app.state.service = svc
     _handlers(app)
     app.add_middleware(_Observe, metrics=svc.metrics, paths={'/health', '/ready', '/metadata', '/predict', '/metrics'})
     _routes(app, svc)
+    _docs(app, svc)
     return app
 
 # %% ../nbs/40_serve.ipynb #88fee5da
+def _doc(model, what:str)->dict: return dict(model=model, description=what)
+
 def _routes(app:FastAPI, svc:Service):
-    @app.get('/health')
+    keyed = bool(svc.cfg['api_key'])
+    deps = [Security(APIKeyHeader(name='X-API-Key', auto_error=False))] if keyed else []  # documents the key; `_auth` checks it
+    r401 = {401: _doc(Message, 'missing or wrong X-API-Key header')} if keyed else {}
+    @app.get('/health', responses={200: _doc(Health, 'the process is up')})
     async def health(): return _json(dict(status='ok'))
-    @app.get('/ready')
-    async def ready(): return _json(dict(ready=svc.ready, model_version=svc.version), 200 if svc.ready else 503)
-    @app.get('/metadata')
+    @app.get('/ready', responses={200: _doc(Ready, 'the model answered its warm-up'), 503: _doc(Ready, 'not ready (yet)')})
+    async def ready(): return _json(svc.status(), 200 if svc.ready else 503)
+    @app.get('/metadata', dependencies=deps, responses={200: dict(description='model, input schema, metrics, verdict, threshold')} | r401)
     async def meta(request:Request): _auth(svc, request); return _json(svc.meta)
-    @app.get('/metrics')
+    @app.get('/metrics', response_class=PlainTextResponse, responses={200: dict(description='Prometheus text format')})
     async def metrics(): return Response(svc.metrics.text(), media_type=CONTENT_TYPE_LATEST)
-    @app.post('/predict', openapi_extra=dict(requestBody=dict(required=True, content={'application/json': dict(schema=request_schema(svc))}),
-                                             parameters=QUERY_DOCS))
-    async def pred(request:Request):
-        rid = _rid(request); _auth(svc, request)
-        top = explain_query(request.query_params, svc.cfg['explain_top']) if request.url.query else None
-        res, bg = predict(svc, await request.body(), rid, top)
+    @app.post('/predict', dependencies=deps, openapi_extra=dict(requestBody=dict(required=True, content={'application/json': dict(schema=request_schema(svc))})),
+              responses={200: _doc(Predictions, 'one prediction per record, in order'), 400: _doc(Errors, 'malformed JSON or X-Request-ID'),
+                         413: _doc(Errors, 'too many records or bytes'), 422: _doc(Errors, 'a field, record or query parameter is wrong (each one listed)'),
+                         501: _doc(Message, 'explain=true on a model with no SHAP route'), 503: _doc(Message, 'the model failed and no fallback answered')} | r401)
+    async def pred(request:Request,
+                   explain:bool=Query(False, description='add the top SHAP contributions per input field to each prediction'),
+                   top:int|None=Query(None, ge=1, le=MAX_TOP, description='contributions per prediction (default: serve.explain_top)')):
+        rid = _rid(request); _auth(svc, request); check_query(request.query_params)
+        body = await read_body(request, int(svc.cfg['max_body_mb'] * 2**20))
+        k = (top or svc.cfg['explain_top']) if explain else None
+        res, bg = await asyncio.get_running_loop().run_in_executor(svc.executor(), predict, svc, body, rid, k)
         return _json(res, headers={'x-request-id': rid}, background=bg)
 
 # %% ../nbs/40_serve.ipynb #eab58faf
-QUERY_DOCS = [{'name': 'explain', 'in': 'query', 'required': False, 'schema': dict(type='boolean', default=False),
-               'description': 'add the top SHAP contributions per input field to each prediction'},
-              {'name': 'top', 'in': 'query', 'required': False, 'schema': dict(type='integer', minimum=1),
-               'description': 'contributions per prediction (default: serve.explain_top)'}]
+FLOAT_MAX = float(np.finfo(np.float64).max)
+
+class ErrorItem(BaseModel): loc: list[str | int]; msg: str; type: str
+class Errors(BaseModel):
+    "A 400, 413 or 422 answer: every problem found (at most MAX_ERRORS), each with where it is"
+    detail: list[ErrorItem]
+class Message(BaseModel):
+    "A 401, 501 or 503 answer"
+    detail: str
+class Health(BaseModel): status: str
+class Fallback(BaseModel): available: bool; reason: str | None
+class LogStatus(BaseModel): lost_lines: int
+class Ready(BaseModel): ready: bool; model_version: str; fallback: Fallback; prediction_log: LogStatus | None
+class Flags(BaseModel): unseen: list[str]; out_of_range: list[str]
+class Contribution(BaseModel): feature: str; value: float | str | None; contribution: float
+class Explanation(BaseModel):
+    space: str; exact: bool; base: float; contributions: list[Contribution]; rest: float
+    class_: str | None = Field(None, alias='class')
+class Prediction(BaseModel):
+    "binary: score (P(positive)); multiclass: scores per class; regression: the value in label"
+    score: float | None = None
+    scores: dict[str, float] | None = None
+    label: str | float | int | bool
+    flags: Flags
+    explanation: Explanation | None = None
+class Predictions(BaseModel):
+    request_id: str; model_version: str; arm: Literal['champion', 'challenger']; fallback: bool; predictions: list[Prediction]
+
+def field_schema(s:dict, max_len:int)->dict:
+    "JSON Schema of one request field, from its spec: what `check_value` accepts, with the training range or categories described"
+    if s['kind'] == 'numeric':
+        d = dict(type='number', minimum=-FLOAT_MAX, maximum=FLOAT_MAX)
+        if s['min'] is not None: d['description'] = f"training range {s['min']:g} to {s['max']:g}; values outside it are answered and flagged out_of_range"
+    else:
+        d = dict(type='string', maxLength=max_len)
+        if s['categories']:
+            cats = sorted(c for c in s['categories'] if len(c) <= max_len)
+            d |= dict(description=f"seen in training: {', '.join(cats[:30])}{', …' if len(cats) > 30 else ''}; other values are answered and flagged unseen",
+                      examples=cats[:5])
+    if not s['required']: d['type'] = [d['type'], 'null']
+    return d
 
 def request_schema(svc:Service)->dict:
     "JSON Schema of a /predict body: one record, or {'records': [...]}"
-    t = dict(numeric=['number', 'null'], categorical=['string', 'null'], datetime=['string', 'null'])
     rec = dict(type='object', additionalProperties=False, required=[c for c, s in svc.specs.items() if s['required']],
-               properties={c: dict(type=t.get(s['kind'], ['string', 'null'])) | (dict(description=f"seen in training: {', '.join(sorted(s['categories']))}") if s['categories'] else {})
-                           for c, s in svc.specs.items()})
-    return dict(oneOf=[rec, dict(type='object', required=['records'], properties=dict(records=dict(type='array', items=rec, maxItems=svc.cfg['max_rows'])))])
+               properties={c: field_schema(s, svc.cfg['max_string']) for c, s in svc.specs.items()})
+    batch = dict(type='object', additionalProperties=False, required=['records'],
+                 properties=dict(records=dict(type='array', items=rec, minItems=1, maxItems=svc.cfg['max_rows'])))
+    return dict(oneOf=[rec, batch])
+
+# %% ../nbs/40_serve.ipynb #bde07423
+def _swagger_assets()->Path|None:
+    "The Swagger UI files of the swagger-ui-bundle package, when it is installed"
+    try: from swagger_ui_bundle import swagger_ui_path
+    except ImportError: return None
+    return Path(swagger_ui_path)
+
+def _docs(app:FastAPI, svc:Service):
+    "GET /openapi.json (behind the key when one is set) and, unless off, the Swagger UI at /docs from local files"
+    @app.get('/openapi.json', include_in_schema=False)
+    async def openapi(request:Request): _auth(svc, request); return _json(app.openapi())
+    assets = _swagger_assets() if svc.cfg['docs'] and not svc.cfg['api_key'] else None
+    if assets is None: return
+    from starlette.staticfiles import StaticFiles
+    app.mount('/docs/assets', StaticFiles(directory=assets), name='docs-assets')
+    @app.get('/docs', include_in_schema=False)
+    async def docs(): return get_swagger_ui_html(openapi_url='/openapi.json', title=f'{app.title} {app.version}', swagger_js_url='/docs/assets/swagger-ui-bundle.js',
+                                                 swagger_css_url='/docs/assets/swagger-ui.css', swagger_favicon_url='/docs/assets/favicon-32x32.png')
 
 # %% ../nbs/40_serve.ipynb #6dd70acc
 CONFIG_ENV = 'ML_LIFECYCLE_SERVE_CONFIG'
@@ -838,20 +1000,26 @@ def app_from_env()->FastAPI:
     return create_app(cfg)
 
 # %% ../nbs/40_serve.ipynb #5a934d8a
+def _banner(host:str, port:int, cfg:dict)->str:
+    docs = '/docs' if cfg['docs'] and not cfg['api_key'] and _swagger_assets() else 'off'
+    return f"serving on http://{host}:{port} (health: /health; docs: {docs}; schema: /openapi.json)"
+
 def serve(root:str|Path='.',        # project root
           host:str='127.0.0.1',     # interface to listen on (0.0.0.0 in a container)
           port:int=8000,            # TCP port
           config:dict|None=None,    # the `serve` settings (`serve_settings` gives them)
           access_log:bool=False,    # uvicorn's per-request log lines
           log_level:str='info'):
-    "Serve the configured model package over HTTP with uvicorn until interrupted"
-    import uvicorn
+    "Serve the configured model package over HTTP with uvicorn until interrupted; every file is checked and loaded before the address is announced"
+    import sys, uvicorn
     from threadpoolctl import threadpool_limits
     cfg = serve_config(config, root)
     opts = dict(host=host, port=port, access_log=access_log, log_level=log_level, lifespan='on')
-    if cfg['workers'] == 1:
-        threadpool_limits(cfg['threads'])
-        return uvicorn.run(create_app(cfg), **opts)
+    threadpool_limits(cfg['threads'])
+    app = create_app(cfg)  # a bad package stops here, in one line, before anything listens
+    print(_banner(host, port, cfg), file=sys.stderr, flush=True)
+    if cfg['workers'] == 1: return uvicorn.run(app, **opts)
+    del app  # the workers build their own (the check above is the parent's)
     prom = None if os.environ.get(MULTIPROC_ENV) else tempfile.mkdtemp(prefix='ml-lifecycle-metrics-')
     os.environ[CONFIG_ENV] = worker_env(cfg)
     if prom: os.environ[MULTIPROC_ENV] = prom  # workers add up their metrics (see Metrics)

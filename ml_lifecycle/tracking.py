@@ -6,7 +6,7 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/tracking.html.md"""
 
 # %% ../nbs/02_tracking.ipynb #e97349af
 from __future__ import annotations
-import functools, json, logging, math, os, re, tempfile, urllib.error, urllib.parse, urllib.request, warnings
+import contextlib, functools, json, logging, math, os, re, sqlite3, tempfile, urllib.error, urllib.parse, urllib.request, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 import mlflow
@@ -15,11 +15,12 @@ from mlflow.exceptions import MlflowException
 from .core import PipelineError, file_md5, git_commit, mask_columns, params_hash
 
 # %% auto #0
-__all__ = ['TRACKING_DEFAULTS', 'SCHEMES', 'TAG', 'MODEL_CODE', 'MODEL_PACKAGES', 'tracking_params', 'local_store', 'is_local',
-           'tracking_uri', 'safe_uri', 'probe_server', 'resolve_tracking', 'quiet_mlflow', 'setup_tracking', 'data_md5',
-           'run_tags', 'mlflow_key', 'flat_params', 'clean_metrics', 'log_param_dict', 'log_metric_dict', 'log_frame',
-           'log_plot', 'PackageModel', 'model_requirements', 'input_columns', 'model_inputs', 'package_signature',
-           'log_package_model', 'register_model', 'get_alias_version', 'ui_command']
+__all__ = ['TRACKING_DEFAULTS', 'SCHEMES', 'STORE_PATHS', 'TAG', 'MODEL_CODE', 'MODEL_PACKAGES', 'tracking_params', 'local_store',
+           'is_local', 'relocate_store', 'tracking_uri', 'safe_uri', 'probe_server', 'resolve_tracking', 'quiet_mlflow',
+           'setup_tracking', 'data_md5', 'run_tags', 'mlflow_key', 'flat_params', 'clean_metrics', 'log_param_dict',
+           'log_metric_dict', 'log_frame', 'log_plot', 'PackageModel', 'model_requirements', 'input_columns',
+           'model_inputs', 'package_signature', 'log_package_model', 'register_model', 'get_alias_version',
+           'ui_command']
 
 # %% ../nbs/02_tracking.ipynb #171218bd
 TRACKING_DEFAULTS = dict(uri='', experiment='ml_lifecycle', model_name='ml_lifecycle_model', server_timeout_s=3)
@@ -57,15 +58,54 @@ def _check_uri(uri:str, src:str, root:str|Path)->str:
     if uri.startswith('sqlite:///') and not uri.startswith('sqlite:////'): return 'sqlite:///' + (Path(root).resolve()/uri[10:]).as_posix()
     return uri
 
+# %% ../nbs/02_tracking.ipynb #fe9e4e41
+STORE_PATHS = [('experiments', 'artifact_location', ''), ('runs', 'artifact_uri', ''), ('logged_models', 'artifact_location', ''),
+               ('model_versions', 'storage_location', ''), ('model_versions', 'source', ''),
+               ('trace_tags', 'value', " AND key = 'mlflow.artifactLocation'")]  # (table, column, filter) holding artifact paths
+
+def _project_db(uri:str, root:str|Path)->Path|None:
+    "The SQLite file of `uri` when it exists inside the project `root`, else None"
+    if not uri.startswith('sqlite:///'): return None
+    db = Path(uri[len('sqlite:///'):].split('?', 1)[0]).resolve()
+    return db if db.is_file() and db.is_relative_to(Path(root).resolve()) else None
+
+def _repoint(con, old:str, new:str)->int:
+    "Replace the prefix `old` by `new` in the store's artifact paths; the number of values changed"
+    tables = {t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    sql = 'UPDATE {t} SET {c} = ? || substr({c}, ?) WHERE substr({c}, 1, ?) = ?{w}'
+    return sum(con.execute(sql.format(t=t, c=c, w=w), (new, len(old) + 1, len(old), old)).rowcount for t, c, w in STORE_PATHS if t in tables)
+
+# %% ../nbs/02_tracking.ipynb #ebc4b365
+def _old_roots(con)->set[str]:
+    "Project folders (file URIs) whose `mlartifacts/` the store's experiments use"
+    if not con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='experiments'").fetchone(): return set()
+    locs = [l for (l,) in con.execute('SELECT artifact_location FROM experiments')]
+    return {l[:-len('/mlartifacts')] for l in locs if l and l.startswith('file:///') and l.endswith('/mlartifacts')}
+
+def relocate_store(root:str|Path, # project root
+                   uri:str        # tracking URI
+                  )->int:         # artifact paths changed (0: nothing pointed elsewhere)
+    "Point a SQLite store inside the project, copied or moved from another folder, at this project's `mlartifacts/`"
+    if (db := _project_db(uri, root)) is None: return 0
+    new = Path(root).resolve()
+    try:
+        with contextlib.closing(sqlite3.connect(db, timeout=30)) as con, con:
+            return sum(_repoint(con, o + '/', new.as_uri() + '/') + _repoint(con, urllib.parse.unquote(urllib.parse.urlsplit(o).path) + '/', new.as_posix() + '/')
+                       for o in _old_roots(con) - {new.as_uri()})
+    except sqlite3.Error as e: raise PipelineError(f"MLflow store {db}: cannot point its artifact paths at {new} ({e})") from None
+
+# %% ../nbs/02_tracking.ipynb #ad9b3ca2
 def tracking_uri(root:str|Path,     # project root
                  tp:dict|None=None, # the `tracking` params
                  env:dict|None=None # environment variables (default: `os.environ`)
                 )->str:             # the tracking URI to use
-    "Where runs go: `$MLFLOW_TRACKING_URI`, else `tracking.uri`, else the project's SQLite store"
+    "Where runs go: `$MLFLOW_TRACKING_URI`, else `tracking.uri`, else the project's SQLite store (re-pointed here if it was moved)"
     env = os.environ if env is None else env
-    if env.get('MLFLOW_TRACKING_URI', '').strip(): return _check_uri(env['MLFLOW_TRACKING_URI'].strip(), 'MLFLOW_TRACKING_URI', root)
-    uri = tracking_params(tp)['uri'].strip()
-    return _check_uri(uri, 'params.yaml: tracking.uri', root) if uri else local_store(root)
+    if env.get('MLFLOW_TRACKING_URI', '').strip(): uri = _check_uri(env['MLFLOW_TRACKING_URI'].strip(), 'MLFLOW_TRACKING_URI', root)
+    elif u := tracking_params(tp)['uri'].strip(): uri = _check_uri(u, 'params.yaml: tracking.uri', root)
+    else: uri = local_store(root)
+    relocate_store(root, uri)
+    return uri
 
 # %% ../nbs/02_tracking.ipynb #b472e112
 def safe_uri(uri:str)->str:
@@ -118,7 +158,7 @@ def setup_tracking(root:str|Path,     # project root
     tp = tracking_params(tp); uri = uri or tracking_uri(root, tp)
     quiet_mlflow(); mlflow.set_tracking_uri(uri)
     art = (Path(root).resolve()/'mlartifacts').as_uri() if is_local(uri) else None
-    try: eid = _experiment_id(tp['experiment'], art)
+    try: relocate_store(root, uri); eid = _experiment_id(tp['experiment'], art)
     except PipelineError: raise
     except Exception as e: raise PipelineError(f"MLflow tracking store {safe_uri(uri)}: {(str(e).strip().splitlines() or [type(e).__name__])[0]}") from None
     mlflow.set_experiment(experiment_id=eid)

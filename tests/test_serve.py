@@ -11,7 +11,7 @@ def build_project(d, xgb=False):
     "A tiny project in `d`: a model package (logistic; XGBoost with `xgb`) with its phase-1 schema, a baseline and its roles"
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
-    from ml_lifecycle.features import build_features, save_skops, to_model_frame
+    from ml_lifecycle.features import build_features, save_verified_skops, to_model_frame
     from ml_lifecycle.package import save_package
     from ml_lifecycle.schema import infer_schema
     rng = np.random.default_rng(1)
@@ -26,7 +26,7 @@ def build_project(d, xgb=False):
     save_package(d/'models/model', pipe, dict(name='t', candidate='logistic', task='binary', classes=['0', '1'], positive_label='1',
                                               roles=roles, version='3'), d/'models/schema.json')
     broles = dict(numeric=['age'], onehot=[], target=[], unused=[])
-    save_skops(Pipeline([('features', build_features(broles, 'binary', {})), ('model', LogisticRegression())]).fit(to_model_frame(df, broles), y),
+    save_verified_skops(Pipeline([('features', build_features(broles, 'binary', {})), ('model', LogisticRegression())]).fit(to_model_frame(df, broles), y),
                d/'models/baseline.skops')
     (d/'models/features.json').write_text(json.dumps(dict(roles=broles)))
     if xgb:
@@ -45,6 +45,12 @@ def project(tmp_path_factory):
 def server_env():
     "The environment of a server process: no test flag, no tracking URI from outside (the project's own store)"
     return {k: v for k, v in os.environ.items() if k not in ('IN_TEST', 'MLFLOW_TRACKING_URI', 'PROMETHEUS_MULTIPROC_DIR')}
+
+
+def serve_code(root, log_level='warning', **config):
+    "Python source that runs `serve(root, config=config)` on the port `running` gives it"
+    cfg = repr(config).replace('{', '{{').replace('}', '}}')
+    return f"from ml_lifecycle.serve import serve; serve({str(root)!r}, port={{port}}, config={cfg}, log_level={log_level!r})"
 
 
 @contextlib.contextmanager
@@ -89,7 +95,8 @@ def call(url, method, path, body=None, raw=None, headers=None):
 def test_health_ready_metadata(server):
     assert call(server, 'GET', '/health')[0] == 200
     st, _, b = call(server, 'GET', '/ready')
-    assert st == 200 and json.loads(b) == dict(ready=True, model_version='3')
+    assert st == 200 and json.loads(b) == dict(ready=True, model_version='3', fallback=dict(available=True, reason=None),
+                                              prediction_log=dict(lost_lines=0))
     st, _, b = call(server, 'GET', '/metadata')
     m = json.loads(b)
     assert st == 200 and (m['name'], m['version'], m['candidate'], m['threshold']) == ('t', '3', 'logistic', 0.5)
