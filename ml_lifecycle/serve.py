@@ -914,20 +914,35 @@ def _routes(app:FastAPI, svc:Service):
 # %% ../nbs/40_serve.ipynb #eab58faf
 FLOAT_MAX = float(np.finfo(np.float64).max)
 
-class ErrorItem(BaseModel): loc: list[str | int]; msg: str; type: str
+class ErrorItem(BaseModel):
+    "One problem: where (`loc`), what (`msg`) and its kind (`type`)"
+    loc: list[str | int]; msg: str; type: str
 class Errors(BaseModel):
     "A 400, 413 or 422 answer: every problem found (at most MAX_ERRORS), each with where it is"
     detail: list[ErrorItem]
 class Message(BaseModel):
     "A 401, 501 or 503 answer"
     detail: str
-class Health(BaseModel): status: str
-class Fallback(BaseModel): available: bool; reason: str | None
-class LogStatus(BaseModel): lost_lines: int
-class Ready(BaseModel): ready: bool; model_version: str; fallback: Fallback; prediction_log: LogStatus | None
-class Flags(BaseModel): unseen: list[str]; out_of_range: list[str]
-class Contribution(BaseModel): feature: str; value: float | str | None; contribution: float
+class Health(BaseModel):
+    "The /health answer"
+    status: str
+class Fallback(BaseModel):
+    "Whether the baseline can answer when the model fails, and why not"
+    available: bool; reason: str | None
+class LogStatus(BaseModel):
+    "Prediction-log lines this process could not write"
+    lost_lines: int
+class Ready(BaseModel):
+    "The /ready answer"
+    ready: bool; model_version: str; fallback: Fallback; prediction_log: LogStatus | None
+class Flags(BaseModel):
+    "Fields of a row with a category unseen in training or a value outside its training range"
+    unseen: list[str]; out_of_range: list[str]
+class Contribution(BaseModel):
+    "One input field's SHAP contribution to a prediction"
+    feature: str; value: float | str | None; contribution: float
 class Explanation(BaseModel):
+    "A prediction's explanation: base + contributions + rest is the model's margin"
     space: str; exact: bool; base: float; contributions: list[Contribution]; rest: float
     class_: str | None = Field(None, alias='class')
 class Prediction(BaseModel):
@@ -938,6 +953,7 @@ class Prediction(BaseModel):
     flags: Flags
     explanation: Explanation | None = None
 class Predictions(BaseModel):
+    "The /predict answer"
     request_id: str; model_version: str; arm: Literal['champion', 'challenger']; fallback: bool; predictions: list[Prediction]
 
 def field_schema(s:dict, max_len:int)->dict:
