@@ -15,10 +15,10 @@ from . import abtest, card
 from .abtest import CHAMPION, CHALLENGER, ARMS
 
 # %% auto #0
-__all__ = ['LOG_FIELDS', 'REQUIRED', 'AB_DEFAULTS', 'METRICS', 'REPLAY_OUTCOMES', 'log_files', 'bad_line', 'file_schema',
-           'output_columns', 'input_names', 'scan_log_file', 'utc', 'before_day', 'read_prediction_log', 'log_line',
-           'abtest_params', 'read_outcomes', 'join_outcomes', 'outcome_kind', 'arm_counts', 'side_checks', 'compare',
-           'check_warnings', 'verdict', 'cumulative_z', 'plot_cumulative', 'outputs_struct', 'outcome_of',
+__all__ = ['LOG_FIELDS', 'REQUIRED', 'INPUT_PREFIX', 'AB_DEFAULTS', 'METRICS', 'REPLAY_OUTCOMES', 'log_files', 'bad_line',
+           'file_schema', 'output_columns', 'input_names', 'scan_log_file', 'utc', 'before_day', 'read_prediction_log',
+           'log_line', 'abtest_params', 'read_outcomes', 'join_outcomes', 'outcome_kind', 'arm_counts', 'side_checks',
+           'compare', 'check_warnings', 'verdict', 'cumulative_z', 'plot_cumulative', 'outputs_struct', 'outcome_of',
            'replay_split', 'write_log', 'arms_table', 'test_table', 'summary_line', 'ab_metrics']
 
 # %% ../nbs/45_abreport.ipynb #56d7460b
@@ -53,6 +53,7 @@ def file_schema(f:Path)->pl.Schema|None:
 # %% ../nbs/45_abreport.ipynb #b47fde2d
 LOG_FIELDS = ('time', 'request_id', 'row', 'arm', 'served', 'model_version', 'fallback', 'latency_ms')
 REQUIRED = ('time', 'request_id', 'arm', 'inputs', 'outputs')
+INPUT_PREFIX = 'inputs.'  # the flat log's input columns: their own namespace, apart from the log's fields and outputs
 
 def output_columns(s:pl.Schema)->list[pl.Expr]:
     "Expressions for `score`/`label` or `score_<class>`/`label` from the `outputs` struct"
@@ -69,17 +70,16 @@ def input_names(s:pl.Schema)->list[str]:
 
 # %% ../nbs/45_abreport.ipynb #99e42200
 def scan_log_file(f:Path)->tuple[pl.LazyFrame|None, list[str]]: # (flat frame or None when empty, input names)
-    "One log file as a flat lazy frame: log fields, outputs, inputs as columns"
+    "One log file as a flat lazy frame: log fields, outputs, and the inputs as `inputs.<name>` columns"
     s = file_schema(f)
     if s is None: return None, []
     if miss := [c for c in REQUIRED if c not in s]: raise PipelineError(f"{f}: no field(s) {miss} in the log lines; expected the prediction log the API writes")
     ins = input_names(s)
-    if clash := sorted(set(ins) & set(LOG_FIELDS + ('score', 'label'))): raise PipelineError(f"{f}: input column(s) {clash} clash with log fields of the same name")
     lf = pl.scan_ndjson(f, schema=s).with_columns(
         pl.col('time').str.to_datetime(time_zone='UTC'), pl.col('request_id').cast(pl.String),
         *[pl.lit(v).alias(k) for k, v in dict(row=0, served=True, fallback=False).items() if k not in s])
     keep = [pl.col(c) for c in LOG_FIELDS if c in s or c in ('row', 'served', 'fallback')]
-    return lf.select(*keep, *output_columns(s), *[pl.col('inputs').struct.field(c) for c in ins]), ins
+    return lf.select(*keep, *output_columns(s), *[pl.col('inputs').struct.field(c).alias(INPUT_PREFIX + c) for c in ins]), ins
 
 # %% ../nbs/45_abreport.ipynb #91133c48
 def utc(t)->dt.datetime:
@@ -98,7 +98,7 @@ def before_day(f:Path, since:dt.datetime)->bool:
 def read_prediction_log(path:str|Path,          # a log folder (every *.jsonl) or one .jsonl file
                         served_only:bool=True,  # drop shadow scores (served false)
                         since=None,             # keep predictions from this time on (date, datetime or ISO string)
-                        inputs_only:bool=False  # only the input columns (a batch for the drift report)
+                        inputs_only:bool=False  # only the inputs, under their own names (a batch for the drift report)
                        )->pl.LazyFrame:         # one row per logged prediction
     "The prediction log as one flat lazy frame, or a one-line error naming the file"
     since = None if since is None else utc(since)
@@ -108,7 +108,7 @@ def read_prediction_log(path:str|Path,          # a log folder (every *.jsonl) o
     lf = pl.concat([p for p, _ in parts], how='diagonal_relaxed')
     if since is not None: lf = lf.filter(pl.col('time') >= since)
     if served_only: lf = lf.filter(pl.col('served'))
-    return lf.select(list(dict.fromkeys(c for _, ins in parts for c in ins))) if inputs_only else lf
+    return lf.select([pl.col(INPUT_PREFIX + c).alias(c) for c in dict.fromkeys(c for _, ins in parts for c in ins)]) if inputs_only else lf
 
 # %% ../nbs/45_abreport.ipynb #8379e842
 def log_line(rid, arm='champion', served=True, row=0, time='2024-05-01T10:00:00.000+00:00', inputs=None, outputs=None, **kw)->str:

@@ -11,10 +11,11 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['TASKS', 'STRATEGIES', 'DEFAULTS', 'PII_KEY_ENV', 'PII_KEY_FILE_ENV', 'MIN_KEY_CHARS', 'PIPELINE_WRITTEN',
-           'PipelineError', 'find_root', 'check_params', 'load_params', 'int_section', 'excluded_columns',
-           'feature_columns', 'pii_key_file', 'pii_key', 'mask_value', 'mask_columns', 'file_md5', 'params_hash',
-           'git_commit', 'provenance', 'atomic_path', 'write_json', 'read_json']
+__all__ = ['TASKS', 'STRATEGIES', 'DEFAULTS', 'SCORED_COLUMNS', 'PII_KEY_ENV', 'PII_KEY_FILE_ENV', 'MIN_KEY_CHARS',
+           'PIPELINE_WRITTEN', 'PipelineError', 'find_root', 'check_params', 'load_params', 'int_section',
+           'excluded_columns', 'feature_columns', 'fresh_label', 'pii_key_file', 'pii_key', 'mask_value',
+           'mask_columns', 'file_md5', 'params_hash', 'git_commit', 'provenance', 'atomic_path', 'write_json',
+           'read_json']
 
 # %% ../nbs/00_core.ipynb #2968f635
 class PipelineError(Exception):
@@ -123,6 +124,22 @@ def feature_columns(columns:list[str], # columns of the data
     ex = set(excluded_columns(d))
     return [c for c in columns if c not in ex]
 
+# %% ../nbs/00_core.ipynb #871623c2
+SCORED_COLUMNS = ('score', 'label', 'prediction', 'model_version')  # what batch scoring adds beside the rows it keeps (and score_<class>)
+
+def _key(v, exact:bool)->str: return str(v) if exact else str(v).strip().casefold()
+
+def fresh_label(base:str,        # the label we would like
+                taken,           # values or names it must not equal (any iterable; compared as text)
+                exact:bool=False # compare exactly (names) instead of ignoring case and surrounding spaces
+               )->str:           # `base`, else '(base)', else '(base 2)', '(base 3)', ...
+    "A label of ours that equals none of `taken`"
+    used = {_key(v, exact) for v in taken if v is not None}
+    if _key(base, exact) not in used: return base
+    k, cand = 1, f'({base})'
+    while _key(cand, exact) in used: k += 1; cand = f'({base} {k})'
+    return cand
+
 # %% ../nbs/00_core.ipynb #3995468a
 PII_KEY_ENV, PII_KEY_FILE_ENV = 'ML_LIFECYCLE_PII_KEY', 'ML_LIFECYCLE_PII_KEY_FILE'
 MIN_KEY_CHARS = 16
@@ -186,7 +203,9 @@ def mask_columns(df,                 # a polars or pandas DataFrame
     if hasattr(df, 'with_columns'):
         import polars as pl
         return df.with_columns([pl.col(c).map_elements(lambda v: mask_value(v, key), return_dtype=pl.String) for c in cols])
-    return df.assign(**{c: df[c].map(lambda v: mask_value(v, key)) for c in cols})
+    out = df.copy()  # not assign(**{c: ...}): a column named `self` would clash with its parameter
+    for c in cols: out[c] = df[c].map(lambda v: mask_value(v, key))
+    return out
 
 # %% ../nbs/00_core.ipynb #c1c9e285
 def file_md5(path:str|Path)->str:

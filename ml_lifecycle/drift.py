@@ -20,8 +20,8 @@ __all__ = ['STATUSES', 'DEFAULT_THRESHOLDS', 'RETRAIN_RULE', 'DRIFT_GROUPS', 'SH
            'monitor_thresholds', 'reference_edges', 'reference_categories', 'n_buckets', 'bucket_labels', 'bucket_expr',
            'batch_counts', 'check_batch', 'build_profile', 'score_frame', 'add_score_profile', 'psi', 'ks_test',
            'chi2_test', 'psi_noise', 'feature_check', 'missing_check', 'share_check', 'prediction_checks', 'summarise',
-           'drift_report', 'checks_table', 'decay_check', 'performance_checks', 'error_rate_check', 'retrain_required',
-           'robust_sd', 'reweight_rows', 'simulate_shift', 'plot_psi', 'plot_distributions']
+           'drift_report', 'checks_table', 'alert_lines', 'decay_check', 'performance_checks', 'error_rate_check',
+           'retrain_required', 'robust_sd', 'reweight_rows', 'simulate_shift', 'plot_psi', 'plot_distributions']
 
 # %% ../nbs/42_drift.ipynb #1a871bbd
 STATUSES = ('ok', 'warning', 'critical')
@@ -312,6 +312,15 @@ def checks_table(report:dict)->pl.DataFrame:
     rows = [{k: c[k] for k in ('name', 'group', 'metric', 'value', 'status', 'reason')} for c in report['checks']]
     t = pl.DataFrame(rows, schema=dict(name=pl.String, group=pl.String, metric=pl.String, value=pl.Float64, status=pl.String, reason=pl.String))
     return t.sort(pl.col('status').replace_strict(STATUSES, [0, 1, 2]), 'value', descending=True, nulls_last=False)
+
+# %% ../nbs/42_drift.ipynb #61524e7e
+def alert_lines(report:dict, # from `drift_report`
+                top:int=10   # lines at most; the rest are counted
+               )->list[str]: # one line per warning or critical check, the most severe first
+    "The checks behind a report's status, one line each with its numbers"
+    t = checks_table(report).filter(pl.col('status') != 'ok')
+    lines = [f"{r['status']}: {r['name']} ({r['group']}): {r['reason']}" for r in t.head(top).iter_rows(named=True)]
+    return lines + ([f"... and {t.height - top} more warning or critical check(s) in the report"] if t.height > top else [])
 
 # %% ../nbs/42_drift.ipynb #c9fb1ba0
 def decay_check(metric:str,           # e.g. roc_auc, rmse

@@ -12,8 +12,8 @@ import numpy as np
 import polars as pl
 import matplotlib
 from matplotlib.figure import Figure
-from .core import (PipelineError, int_section, feature_columns, provenance, atomic_path, write_json, read_json,
-                               find_root, load_params)
+from .core import (PipelineError, int_section, feature_columns, fresh_label, provenance, atomic_path, write_json,
+                               read_json, find_root, load_params)
 
 # %% auto #0
 __all__ = ['EDA_DEFAULTS', 'MISSING', 'C0', 'PALE', 'in_notebook', 'eda_params', 'eda_columns', 'target_spec', 'load_sample',
@@ -73,7 +73,8 @@ def load_sample(path:str|Path, # parquet file
     total = lf.select(pl.len()).collect().item()
     if total <= n: return lf.collect(), total
     idx = pl.Series(np.sort(np.random.default_rng(seed).choice(total, n, replace=False)))
-    rows = lf.with_row_index('_row').filter(pl.col('_row').cast(pl.Int64).is_in(idx)).drop('_row')
+    i = fresh_label('_row', cols, exact=True)  # the row number's column: not a name of theirs
+    rows = lf.with_row_index(i).filter(pl.col(i).cast(pl.Int64).is_in(idx)).drop(i)
     return rows.collect(engine='streaming'), total
 
 # %% ../nbs/14_eda.ipynb #e2de438b
@@ -119,12 +120,12 @@ def category_groups(df:pl.DataFrame, # data the top values are counted on
                    )->pl.Expr:        # an Enum expression named `col`
     "Label rows by their value of `col`: the most frequent values, 'other (k)' for the rest, '(missing)'"
     vals = value_counts(df, col)[col].to_list()
-    keep = [v for v in vals[:max_categories] if v != MISSING]
-    rest = len(vals) - len(keep)
-    other = f'other ({rest})' if rest else 'other'
+    keep, rest = vals[:max_categories], len(vals) - max_categories
+    other = fresh_label(f'other ({rest})' if rest > 0 else 'other', vals)
+    miss = fresh_label(MISSING, [*vals, other])
     x = pl.col(col).cast(pl.String)
-    e = pl.when(x.is_null()).then(pl.lit(MISSING)).when(x.is_in(keep)).then(x).otherwise(pl.lit(other))
-    return e.cast(pl.Enum([*keep, other, MISSING])).alias(col)
+    e = pl.when(x.is_null()).then(pl.lit(miss)).when(x.is_in(keep)).then(x).otherwise(pl.lit(other))
+    return e.cast(pl.Enum([*keep, other, miss])).alias(col)
 
 # %% ../nbs/14_eda.ipynb #bf9e59aa
 def quantile_edges(df:pl.DataFrame, col:str, bins:int=10)->list[float]:

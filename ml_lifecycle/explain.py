@@ -14,9 +14,9 @@ from matplotlib.figure import Figure
 from matplotlib.cm import ScalarMappable
 from sklearn.ensemble import RandomForestClassifier, ExtraTreesClassifier
 from sklearn.tree import DecisionTreeClassifier
-from .core import PipelineError, int_section, mask_columns, provenance, write_json, read_json, find_root, load_params
+from .core import PipelineError, int_section, fresh_label, mask_columns, provenance, write_json, read_json, find_root, load_params
 from .baseline import PRIMARY, task_metrics, predict_scores
-from .features import to_model_frame, encode_target
+from .features import to_model_frame, encode_target, feature_names, feature_sources
 from .eda import numeric_groups, category_groups, save_fig, fresh_dir, C0
 from .package import SoftVote
 
@@ -182,7 +182,7 @@ def shap_values(features,            # the fitted feature step (ColumnTransforme
     dev = ('cuda' if gpu_available() else 'cpu') if device == 'auto' else device
     t = time.perf_counter()
     v, b, space, how = model_shap(model, Xt, task, dev)
-    return ShapResult(v, b, [str(c) for c in features.get_feature_names_out()], space, how, time.perf_counter() - t)
+    return ShapResult(v, b, feature_names(features), space, how, time.perf_counter() - t)
 
 # %% ../nbs/22_explain.ipynb #a90ce2fd
 def _branch_columns(features)->dict:
@@ -190,9 +190,8 @@ def _branch_columns(features)->dict:
     return {n: [str(c) for c in cols] for n, t, cols in features.transformers_
             if t != 'drop' and isinstance(cols, (list, tuple, np.ndarray)) and all(isinstance(c, str) for c in cols)}
 
-def source_columns(features # a fitted ColumnTransformer
-                  )->list[str]: # the raw column behind each output feature (the feature itself when unknown)
-    "The raw input column each model feature comes from"
+def _guess_sources(features)->list[str]:
+    "The raw column of each output, guessed from the names (for feature steps `feature_sources` does not know)"
     branches = _branch_columns(features)
     every = [c for cols in branches.values() for c in cols]
     out = []
@@ -202,6 +201,12 @@ def source_columns(features # a fitted ColumnTransformer
         hits = [c for c in cands if rest == c or rest.startswith(c + '_') or rest.endswith('_' + c)]
         out.append(max(hits, key=len) if hits else f)
     return out
+
+def source_columns(features # a fitted ColumnTransformer
+                  )->list[str]: # the raw column behind each output feature (the feature itself when unknown)
+    "The raw input column each model feature comes from"
+    src = feature_sources(features)
+    return src if src is not None else _guess_sources(features)
 
 # %% ../nbs/22_explain.ipynb #f990661e
 def group_values(values:np.ndarray, # SHAP values [n, F] or [n, F, K]
@@ -230,7 +235,9 @@ def shap_importance(values:np.ndarray,    # SHAP values [n, F] or [n, F, K]
                    )->pl.DataFrame:        # rank, feature, mean_abs_shap, share[, mean_abs_<class>...]
     "Mean |SHAP| per feature, largest first"
     a = np.abs(values).mean(0)
-    per = {f'mean_abs_{c}': a[:, k] for k, c in enumerate(classes or range(a.shape[1]))} if a.ndim == 2 else {}
+    fixed, per = ['rank', 'feature', 'mean_abs_shap', 'share'], {}
+    for k, c in enumerate(classes or range(a.shape[1]) if a.ndim == 2 else []):  # a class called 'shap' must not replace the total
+        per[fresh_label(f'mean_abs_{c}', [*fixed, *per], exact=True)] = a[:, k]
     t = pl.DataFrame(dict(feature=names, mean_abs_shap=a.sum(1) if a.ndim == 2 else a, **per))
     t = t.with_columns(share=pl.col('mean_abs_shap') / pl.col('mean_abs_shap').sum()).sort('mean_abs_shap', descending=True)
     return t.with_row_index('rank', offset=1).with_columns(pl.col('rank').cast(pl.Int64)).select('rank', 'feature', 'mean_abs_shap', 'share', *per)
@@ -242,11 +249,19 @@ def _figure(w:float, h:float)->tuple:
     fig = Figure(figsize=(w, h), layout='constrained')
     return fig, fig.subplots()
 
-def _fmt_value(v)->str:
-    "A raw value as a short label"
-    if v is None or (isinstance(v, float) and np.isnan(v)): return 'missing'
-    if isinstance(v, (float, np.floating)): return f'{v:.4g}'
-    s = str(v); return s if len(s) <= 24 else s[:23] + '…'
+def _is_missing(v)->bool: return v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and np.isnan(v))
+def _short(s:str, n:int=24)->str: return s if len(s) <= n else s[:n - 1] + '…'
+
+def _fmt_value(v)->str|None:
+    "A raw value as a short label; None when missing (shown in a form no value can take)"
+    if _is_missing(v): return None
+    return f'{v:.4g}' if isinstance(v, (float, np.floating)) else _short(str(v))
+
+def _category_labels(x)->np.ndarray:
+    "Each value as text, the missing ones as a label no value holds ('(missing)' unless taken)"
+    vals = [None if _is_missing(v) else str(v) for v in x]
+    miss = fresh_label('(missing)', set(vals))
+    return np.array([miss if v is None else v for v in vals], dtype=object)
 
 def plot_importance(t:pl.DataFrame, # from `shap_importance`
                     title:str, xlabel:str='mean |SHAP value|', top:int=20)->Figure:
@@ -307,7 +322,7 @@ def _plot_numeric_dependence(ax, x:np.ndarray, s:np.ndarray, name:str):
     ax.set_xlabel(name + (f'  ({(~ok).sum():,} missing not shown)' if (~ok).any() else ''))
 
 def _plot_categorical_dependence(ax, x:np.ndarray, s:np.ndarray, name:str, max_categories:int=15):
-    labels = np.array([_fmt_value(v) for v in x], dtype=object)
+    labels = _category_labels(x)  # grouped by the whole value; only the tick text is shortened
     cats, counts = np.unique(labels, return_counts=True)
     cats = cats[np.argsort(-counts)][:max_categories]
     cats = sorted(cats, key=lambda c: np.median(s[labels == c]))
@@ -315,7 +330,7 @@ def _plot_categorical_dependence(ax, x:np.ndarray, s:np.ndarray, name:str, max_c
         v = s[labels == c]
         ax.scatter(v, i + _swarm_offsets(v, 0.3, seed=i), s=8, lw=0, alpha=0.6, color=C0, rasterized=True)
         ax.plot([np.median(v)] * 2, [i - 0.35, i + 0.35], color='k', lw=1.5)
-    ax.set_yticks(np.arange(len(cats)), [f'{c}  (n={(labels == c).sum():,})' for c in cats])
+    ax.set_yticks(np.arange(len(cats)), [f'{_short(c)}  (n={(labels == c).sum():,})' for c in cats])
     ax.axvline(0, color='0.4', lw=0.8); ax.set_ylabel(name)
 
 def plot_dependence(x:np.ndarray,  # raw values of the column (numbers with NaN, or labels)
@@ -323,7 +338,7 @@ def plot_dependence(x:np.ndarray,  # raw values of the column (numbers with NaN,
                     name:str, ylabel:str)->Figure:
     "SHAP value of one column against its raw value"
     num = np.issubdtype(np.asarray(x).dtype, np.number)
-    n_cat = len(set(map(_fmt_value, x))) if not num else 0
+    n_cat = len(set(_category_labels(x))) if not num else 0
     fig, ax = _figure(7, 4 if num else 1.4 + 0.3 * min(n_cat, 15))
     if num: _plot_numeric_dependence(ax, np.asarray(x, dtype=float), s, name); ax.set_ylabel(ylabel); ax.axhline(0, color='0.4', lw=0.8)
     else: _plot_categorical_dependence(ax, np.asarray(x, dtype=object), s, name); ax.set_xlabel(ylabel)
@@ -334,12 +349,12 @@ def plot_dependence(x:np.ndarray,  # raw values of the column (numbers with NaN,
 def plot_waterfall(contrib:np.ndarray, # SHAP values of one row [G]
                    base:float,         # its base value
                    names:list[str],    # the G columns
-                   labels:list[str],   # the row's raw values, as text
+                   labels:list,        # the row's raw values as text (`_fmt_value`), None where missing
                    space:str, title:str, top:int=10)->Figure:
     "Contributions of one row's columns, from the base value to the row's output"
     order = np.argsort(-np.abs(contrib))
     keep, rest = order[:top], order[top:]
-    items = ([(f'{len(rest)} other columns', contrib[rest].sum())] if len(rest) else []) + [(f'{names[j]} = {labels[j]}', contrib[j]) for j in keep[::-1]]
+    items = ([(f'{len(rest)} other columns', contrib[rest].sum())] if len(rest) else []) + [(f'{names[j]} = {labels[j]}' if labels[j] is not None else f'{names[j]}: missing', contrib[j]) for j in keep[::-1]]
     fig, ax = _figure(7.5, 1.7 + 0.32 * len(items))
     ends = base + np.cumsum([v for _, v in items])
     for i, ((_, v), end) in enumerate(zip(items, ends)):
@@ -427,6 +442,10 @@ def pd_grid(x:np.ndarray, points:int=20)->np.ndarray:
     q = np.quantile(x, np.linspace(0.01, 0.99, points))
     return np.unique(np.concatenate([q, np.linspace(q[0], q[-1], points)])) if q[-1] > q[0] else np.unique(q)
 
+def _with_value(X:pd.DataFrame, c:str, v)->pd.DataFrame:
+    "A copy of `X` with column `c` set to `v` (not `assign(**{c: v})`: a column named `self` is its parameter)"
+    X = X.copy(); X[c] = v; return X
+
 def partial_dependence_table(pipeline, # fitted Pipeline(features, model)
                              X:pd.DataFrame, # raw rows to average over
                              cols:list[str], # raw numeric columns
@@ -437,7 +456,7 @@ def partial_dependence_table(pipeline, # fitted Pipeline(features, model)
     for c in cols:
         g = pd_grid(X[c].to_numpy())
         if len(g) < 2: continue
-        avg = [np.atleast_1d(predict_scores(pipeline, X.assign(**{c: v}), task).mean(0)) for v in g]
+        avg = [np.atleast_1d(predict_scores(pipeline, _with_value(X, c, v), task).mean(0)) for v in g]
         out[c] = dict(grid=g.tolist(), average=np.asarray(avg).T.tolist())
     return out
 
@@ -551,9 +570,10 @@ def confident_mistakes(pf:pl.DataFrame,  # from `prediction_frame`, aligned with
     if labels is not None:
         lab = lambda c: pl.col(c).replace_strict(list(range(len(labels))), [str(l) for l in labels], return_dtype=pl.String)
         p = p.with_columns(lab('y'), lab('pred'))
-    keep = ['y', 'pred', 'confidence'] if labels is not None else ['y', 'pred', 'error']
+    ours = ['truth', 'predicted', 'confidence' if labels is not None else 'error']
     raw = mask_columns(df[idx].select([c for c in dict.fromkeys([*mask, *cols]) if c in df.columns]), list(mask))
-    return pl.concat([p.select(pl.col('y').alias('truth'), pl.col('pred').alias('predicted'), *keep[2:]), raw], how='horizontal')
+    raw = raw.rename({c: fresh_label(c, [*ours, *raw.columns], exact=True) for c in raw.columns if c in ours})  # a feature called `truth`
+    return pl.concat([p.select(pl.col('y').alias('truth'), pl.col('pred').alias('predicted'), ours[2]), raw], how='horizontal')
 
 # %% ../nbs/22_explain.ipynb #665d648a
 def sample_index(n_total:int, n:int, seed:int)->np.ndarray:

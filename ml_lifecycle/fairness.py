@@ -14,18 +14,18 @@ from sklearn import metrics as skm
 from sklearn.base import BaseEstimator, ClassifierMixin
 from fairlearn.metrics import MetricFrame, selection_rate, true_positive_rate, false_positive_rate
 from fairlearn.postprocessing import ThresholdOptimizer
-from .core import PipelineError, provenance, write_json, read_json, find_root, load_params
+from .core import PipelineError, fresh_label, provenance, write_json, read_json, find_root, load_params
 from .features import encode_target
 from .eda import save_fig, fresh_dir, C0
 
 # %% auto #0
 __all__ = ['METRICS', 'CONSTRAINTS', 'FAIRNESS_DEFAULTS', 'MISSING', 'FL_METRICS', 'RATE_PARTS', 'GAP', 'PANELS', 'COLORS',
            'fairness_params', 'mitigation_constraint', 'bin_labels', 'binned', 'category', 'sensitive_spec',
-           'sensitive_frame', 'group_sets', 'cell_counts', 'rates', 'wilson', 'group_rates', 'binary_counts',
-           'binary_table', 'disparity', 'bootstrap_disparity', 'judged_disparity', 'disparity_rows', 'check_of',
-           'skipped_checks', 'multiclass_table', 'regression_table', 'group_table', 'gap_rows', 'fairness_checks',
-           'summarise', 'Float64Proba', 'threshold_optimizer', 'overall_metrics', 'compare_decisions',
-           'mitigation_summary', 'decision_threshold', 'decisions', 'plot_groups', 'slug']
+           'missing_labels', 'sensitive_frame', 'group_sets', 'cell_counts', 'rates', 'wilson', 'group_rates',
+           'binary_counts', 'binary_table', 'disparity', 'bootstrap_disparity', 'judged_disparity', 'disparity_rows',
+           'check_of', 'skipped_checks', 'multiclass_table', 'regression_table', 'group_table', 'gap_rows',
+           'fairness_checks', 'summarise', 'Float64Proba', 'threshold_optimizer', 'overall_metrics',
+           'compare_decisions', 'mitigation_summary', 'decision_threshold', 'decisions', 'plot_groups', 'slug', 'slugs']
 
 # %% ../nbs/31_fairness.ipynb #fcf8556e
 METRICS = dict(dp_difference=('max_dp_difference', 'max'), dp_ratio=('min_dp_ratio', 'min'),
@@ -95,9 +95,9 @@ def binned(col:str, cuts:list)->pl.Expr:
     lab = idx.replace_strict(list(range(len(labels))), labels, return_dtype=pl.String)
     return pl.when(x.is_null() | x.is_nan()).then(pl.lit(MISSING)).otherwise(lab).cast(pl.Enum([*labels, MISSING])).alias(col)
 
-def category(col:str)->pl.Expr:
-    "Rows labelled by their value of `col` as text; 'missing' for null"
-    return pl.col(col).cast(pl.String).fill_null(MISSING).alias(col)
+def category(col:str, missing:str=MISSING)->pl.Expr:
+    "Rows labelled by their value of `col` as text; `missing` for null"
+    return pl.col(col).cast(pl.String).fill_null(missing).alias(col)
 
 # %% ../nbs/31_fairness.ipynb #a9fce64f
 def sensitive_spec(df:pl.DataFrame,  # the split the groups are read from
@@ -111,30 +111,48 @@ def sensitive_spec(df:pl.DataFrame,  # the split the groups are read from
     nuniq = df.select([pl.col(c).drop_nulls().n_unique() for c in present]).row(0) if present else ()
     return {c: 'bins' if kinds.get(c) == 'numeric' and k > max_levels else 'values' for c, k in zip(present, nuniq)}, warns
 
-def sensitive_frame(df:pl.DataFrame, spec:dict, cuts:list)->pl.DataFrame:
+def missing_labels(frames:list, # the splits whose groups are compared (e.g. test and valid)
+                   spec:dict      # from `sensitive_spec`
+                  )->dict:        # {feature: label of its missing values}
+    "'missing' for each feature, or a label none of its values in `frames` holds"
+    vals = lambda c: set().union(*(set(f[c].cast(pl.String).drop_nulls().unique()) for f in frames if c in f.columns))
+    return {c: MISSING if how == 'bins' else fresh_label(MISSING, vals(c)) for c, how in spec.items()}
+
+def sensitive_frame(df:pl.DataFrame, spec:dict, cuts:list,
+                    missing:dict|None=None # from `missing_labels` (default: over `df` alone)
+                   )->pl.DataFrame:
     "One group-label column per feature of `spec`"
-    return df.select([binned(c, cuts) if how == 'bins' else category(c) for c, how in spec.items()])
+    missing = missing or missing_labels([df], spec)
+    return df.select([binned(c, cuts) if how == 'bins' else category(c, missing[c]) for c, how in spec.items()])
 
 def group_sets(features:list, intersections:bool=True)->dict:
     "{name: columns}: every feature alone, then every pair as 'a & b'"
     sets = {c: [c] for c in features}
-    if intersections: sets.update({f'{a} & {b}': [a, b] for a, b in itertools.combinations(features, 2)})
+    for a, b in itertools.combinations(features, 2) if intersections else []:  # a feature may be called 'a & b' itself
+        sets[fresh_label(f'{a} & {b}', sets, exact=True)] = [a, b]
     return sets
 
 # %% ../nbs/31_fairness.ipynb #7389fbf3
-def _label(keys:list)->pl.Expr:
-    return pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator=' & ').alias('group')
+def _keyed(S:pl.DataFrame, keys:list, y, pred)->pl.DataFrame:
+    "The columns `keys` of `S` as k0, k1, ..., with `y` and `pred`: names of ours only"
+    return S.select([pl.col(k).alias(f'k{i}') for i, k in enumerate(keys)]).with_columns(pl.Series('y', np.asarray(y)), pl.Series('pred', np.asarray(pred)))
 
-def _with_truth(S:pl.DataFrame, keys:list, y, pred)->pl.DataFrame:
-    return S.select(keys).with_columns(pl.Series('__y', np.asarray(y)), pl.Series('__pred', np.asarray(pred)))
+def _labelled(t:pl.DataFrame, n:int)->pl.DataFrame:
+    "`t` with its key columns k0..k{n-1} replaced by `group`: the values joined by ' & ', one label per combination"
+    ks = [f'k{i}' for i in range(n)]
+    u = t.select(ks).unique(maintain_order=True); names = []
+    for r in u.iter_rows(): names.append(fresh_label(' & '.join(map(str, r)), names, exact=True))
+    u = u.with_columns(group=pl.Series(names, dtype=pl.String))
+    return t.join(u, on=ks, how='left', maintain_order='left').select('group', pl.exclude('group', *ks))
 
 def cell_counts(S:pl.DataFrame, # group labels (`sensitive_frame`)
                 keys:list,      # the columns of one group set
                 y, pred         # truth and decision per row (0/1, or class codes)
                )->pl.DataFrame: # group, y, pred, count
     "Rows compressed to one per (group, truth, decision) with its count, groups in their natural order"
-    return (_with_truth(S, keys, y, pred).group_by([*keys, '__y', '__pred']).agg(pl.len().cast(pl.Int64).alias('count'))
-            .sort([*keys, '__y', '__pred']).select(_label(keys), pl.col('__y').alias('y'), pl.col('__pred').alias('pred'), 'count'))
+    ks = [f'k{i}' for i in range(len(keys))]
+    t = _keyed(S, keys, y, pred).group_by([*ks, 'y', 'pred']).agg(pl.len().cast(pl.Int64).alias('count')).sort([*ks, 'y', 'pred'])
+    return _labelled(t, len(keys))
 
 # %% ../nbs/31_fairness.ipynb #e110df64
 def rates(cnt:np.ndarray # (..., 4) confusion counts: tp, fn, fp, tn
@@ -285,12 +303,12 @@ def multiclass_table(cells:pl.DataFrame, # from `cell_counts` with class codes
 # %% ../nbs/31_fairness.ipynb #81d71c4a
 def regression_table(S:pl.DataFrame, keys:list, y, pred, min_rows:int=50, z:float=1.96)->pl.DataFrame:
     "Per group: size, MAE (normal interval), RMSE, mean prediction and mean truth"
-    e = (pl.col('__pred') - pl.col('__y')).abs()
-    t = (_with_truth(S, keys, np.asarray(y, dtype=float), np.asarray(pred, dtype=float)).group_by(keys)
+    e, ks = (pl.col('pred') - pl.col('y')).abs(), [f'k{i}' for i in range(len(keys))]
+    t = (_keyed(S, keys, np.asarray(y, dtype=float), np.asarray(pred, dtype=float)).group_by(ks)
          .agg(pl.len().cast(pl.Int64).alias('n'), e.mean().alias('mae'), e.std().fill_null(0).alias('_sd'), (e**2).mean().sqrt().alias('rmse'),
-              pl.col('__pred').mean().alias('mean_prediction'), pl.col('__y').mean().alias('mean_target')).sort(keys))
+              pl.col('pred').mean().alias('mean_prediction'), pl.col('y').mean().alias('mean_target')).sort(ks))
     h = z * pl.col('_sd') / pl.col('n').sqrt()
-    return _judge(t.select(_label(keys), 'n', 'mae', (pl.col('mae') - h).alias('mae_lo'), (pl.col('mae') + h).alias('mae_hi'),
+    return _judge(_labelled(t, len(keys)).select('group', 'n', 'mae', (pl.col('mae') - h).alias('mae_lo'), (pl.col('mae') + h).alias('mae_hi'),
                            'rmse', 'mean_prediction', 'mean_target'), min_rows)
 
 # %% ../nbs/31_fairness.ipynb #021fa5aa
@@ -450,3 +468,13 @@ def plot_groups(t:pl.DataFrame, # a group table
 def slug(name:str)->str:
     "A file name for a feature or pair: 'sex & race' -> 'sex_x_race'"
     return re.sub(r'[^0-9A-Za-z_-]+', '_', name.replace(' & ', '_x_')).strip('_')
+
+def slugs(names:list # features and pairs
+         )->dict:    # {name: file name}, no two alike (ignoring case)
+    "A distinct file name for each feature or pair: `slug`, numbered when another name already gave it"
+    out, used = {}, set()
+    for n in names:
+        s = base = slug(n) or 'group'; k = 1
+        while s.lower() in used: k += 1; s = f'{base}_{k}'
+        used.add(s.lower()); out[n] = s
+    return out

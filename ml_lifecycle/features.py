@@ -14,12 +14,13 @@ from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler, TargetEncoder
-from .core import PipelineError, feature_columns, provenance, atomic_path, write_json, read_json, find_root, load_params
+from .core import PipelineError, feature_columns, fresh_label, provenance, atomic_path, write_json, read_json, find_root, load_params
 
 # %% auto #0
-__all__ = ['SCALERS', 'TRUSTED_TYPES', 'encode_target', 'column_roles', 'build_features', 'to_model_frame', 'fit_features',
-           'one_line', 'save_skops', 'load_skops', 'file_sha256', 'sha256_sidecar', 'write_sha256', 'verify_sha256',
-           'save_verified_skops', 'load_verified_skops']
+__all__ = ['SCALERS', 'RARE', 'TRUSTED_TYPES', 'encode_target', 'column_roles', 'missing_label', 'build_features',
+           'to_model_frame', 'feature_sources', 'feature_names', 'fit_features', 'one_line', 'save_skops', 'load_skops',
+           'file_sha256', 'sha256_sidecar', 'write_sha256', 'verify_sha256', 'save_verified_skops',
+           'load_verified_skops']
 
 # %% ../nbs/15_features.ipynb #e1220f66
 def encode_target(y,                  # target values (polars/pandas Series or array)
@@ -53,6 +54,14 @@ def column_roles(df:pl.DataFrame,  # training data
         raise PipelineError(f"no feature columns left: every column is the target or excluded by the data params ({', '.join(df.columns)})")
     return roles
 
+# %% ../nbs/15_features.ipynb #e0fa95da
+def missing_label(df:pl.DataFrame, # training data
+                  cols:list[str],  # the categorical model inputs
+                  base:str='__missing__'
+                 )->str:           # `base`, or a bracketed variant no value of `cols` equals
+    "The imputer's fill value for missing categories: a label no value of `cols` holds"
+    return fresh_label(base, set().union(*[set(df[c].cast(pl.String).drop_nulls().unique()) for c in cols]), exact=True)
+
 # %% ../nbs/15_features.ipynb #e0b7b825
 SCALERS = dict(standard=StandardScaler, robust=RobustScaler, none=None)
 
@@ -60,9 +69,11 @@ def _scaler(name:str):
     if name not in SCALERS: raise PipelineError(f"params.yaml: features.scaler is {name!r}; expected one of {', '.join(SCALERS)}")
     return SCALERS[name]() if SCALERS[name] else 'passthrough'
 
-def build_features(roles:dict, task:str, fp:dict, seed:int=0)->ColumnTransformer:
+def build_features(roles:dict, task:str, fp:dict, seed:int=0,
+                   missing:str='__missing__' # what a missing category becomes (`missing_label`: none of train's values)
+                  )->ColumnTransformer:
     "An unfitted ColumnTransformer for `roles` with settings `fp` (the `features` params)"
-    cat_imp = lambda: SimpleImputer(strategy='constant', fill_value='__missing__')
+    cat_imp = lambda: SimpleImputer(strategy='constant', fill_value=missing)
     cv = (KFold if task == 'regression' else StratifiedKFold)(5, shuffle=True, random_state=seed)
     te_type = dict(binary='binary', multiclass='multiclass', regression='continuous')[task]
     branches = [
@@ -85,6 +96,47 @@ def to_model_frame(df:pl.DataFrame, roles:dict)->pd.DataFrame:
         except pl.exceptions.PolarsError: raise PipelineError(f"column '{c}' is not numeric (e.g. {df[c].drop_nulls()[0]!r})") from None
     return pl.concat(out, how='horizontal').to_pandas()
 
+# %% ../nbs/15_features.ipynb #268a0294
+RARE = 'infrequent_sklearn'  # scikit-learn's name of the one-hot encoder's rare bucket
+
+def _levels(cats, rare)->list[tuple]:
+    "(scikit-learn's level, ours) for each output of one one-hot encoded column; `rare`: its infrequent categories or None"
+    if rare is None: return [(v, v) for v in cats]
+    keep = [v for v in cats if v not in set(rare)]
+    return [(v, v) for v in keep] + [(RARE, fresh_label(RARE, keep, exact=True))]
+
+def _branch_outputs(t, cols:list)->list[tuple]:
+    "(raw column, scikit-learn's name, our name) of each output of one fitted branch"
+    last = t[-1] if isinstance(t, Pipeline) else t
+    if isinstance(last, OneHotEncoder):
+        rare = getattr(last, 'infrequent_categories_', None) or [None] * len(cols)
+        return [(c, f'{c}_{s}', f'{c}_{o}') for j, c in enumerate(cols) for s, o in _levels(last.categories_[j], rare[j])]
+    if isinstance(last, MissingIndicator): return [(cols[i], *[f'missingindicator_{cols[i]}'] * 2) for i in last.features_]
+    if isinstance(last, TargetEncoder) and last.target_type_ == 'multiclass': return [(c, f'{c}_{k}', f'{c}_{k}') for c in cols for k in last.classes_]
+    return [(c, c, c) for c in cols]
+
+def _outputs(ct)->list[tuple]|None:
+    "(raw column, our name) per output of a fitted ColumnTransformer, or None when its names are not what we expect"
+    out = [(c, f'{n}__{s}', f'{n}__{o}') for n, t, cols in ct.transformers_ if not (isinstance(t, str) and t == 'drop') and len(cols)
+           for c, s, o in _branch_outputs(t, list(cols))]
+    return [(c, o) for c, _, o in out] if [s for _, s, _ in out] == list(map(str, ct.get_feature_names_out())) else None
+
+def feature_sources(ct # a fitted ColumnTransformer (the feature step)
+                   )->list[str]|None: # the raw column behind each output, None when a step is unknown
+    "The raw input column of each model feature, read from the fitted steps (never parsed out of a name)"
+    try: out = _outputs(ct)
+    except (AttributeError, TypeError, ValueError): return None
+    return None if out is None else [str(c) for c, _ in out]
+
+def feature_names(ct # a fitted ColumnTransformer (the feature step)
+                 )->list[str]: # one name per output, no two alike
+    "Names of the model features: scikit-learn's, made unique (rare bucket renamed if a level holds its name; duplicates bracketed)"
+    try: names = [o for _, o in _outputs(ct) or []] or list(map(str, ct.get_feature_names_out()))
+    except (AttributeError, TypeError, ValueError): names = list(map(str, ct.get_feature_names_out()))
+    out = []
+    for n in names: out.append(fresh_label(n, out, exact=True))
+    return out
+
 # %% ../nbs/15_features.ipynb #32478913
 def fit_features(train:pl.DataFrame, ing:dict, fp:dict, seed:int=0)->tuple[ColumnTransformer, dict]:
     "Fit the feature pipeline on `train`; return it and its record"
@@ -93,9 +145,10 @@ def fit_features(train:pl.DataFrame, ing:dict, fp:dict, seed:int=0)->tuple[Colum
     n = fp.get('fit_sample_rows') or train.height
     fit_df = train.sample(n, seed=seed) if train.height > n else train
     cols = roles['numeric'] + roles['onehot'] + roles['target']
-    ct = build_features(roles, ing['task'], fp, seed)
+    miss = missing_label(train, roles['onehot'] + roles['target'])
+    ct = build_features(roles, ing['task'], fp, seed, miss)
     ct.fit(to_model_frame(fit_df, roles), encode_target(fit_df[d['target']], ing['task'], ing['classes'], ing['positive_label']))
-    return ct, dict(roles=roles, input_columns=cols, output_features=list(ct.get_feature_names_out()), fit_rows=fit_df.height)
+    return ct, dict(roles=roles, input_columns=cols, output_features=feature_names(ct), missing_label=miss, fit_rows=fit_df.height)
 
 # %% ../nbs/15_features.ipynb #84bc4ac5
 TRUSTED_TYPES = frozenset({  # exact names, reviewed; see below for why each is here

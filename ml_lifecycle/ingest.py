@@ -6,15 +6,19 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/ingest.html.md"""
 
 # %% ../nbs/10_ingest.ipynb #989f6309
 from __future__ import annotations
-import re
+import csv, gzip, json, re
 from pathlib import Path
 import polars as pl
+import pyarrow as pa, pyarrow.parquet as pq
 from .core import (PipelineError, TASKS, excluded_columns, provenance, atomic_path, write_json,
                                find_root, load_params, mask_columns)
 
 # %% auto #0
-__all__ = ['CSV_SUFFIXES', 'PARQUET_SUFFIXES', 'COLUMN_FIELDS', 'normalise_name', 'normalise_names', 'scan_source', 'clean_text',
-           'infer_kind', 'type_columns', 'infer_task', 'resolve_target', 'normalise_data_params', 'ingest']
+__all__ = ['CSV_SUFFIXES', 'PARQUET_SUFFIXES', 'SHORT_LINES', 'COLUMN_FIELDS', 'INT_TYPES', 'normalise_name', 'normalise_names',
+           'file_kind', 'csv_sep', 'csv_fields', 'check_csv_lines', 'scan_source', 'clean_text', 'parquet_categories',
+           'infer_kind', 'type_columns', 'label_text', 'label_expr', 'map_labels', 'infer_task', 'resolve_target',
+           'normalise_data_params', 'short_lines_rule', 'ingest', 'clean_batch', 'type_batch', 'conform', 'unparsed',
+           'read_batch', 'check_inputs']
 
 # %% ../nbs/10_ingest.ipynb #f338b218
 def normalise_name(name:str)->str:
@@ -36,20 +40,89 @@ def normalise_names(cols:list[str], src:str='data')->dict[str, str]:
 CSV_SUFFIXES = ('.csv', '.csv.gz', '.tsv', '.tsv.gz', '.txt', '.txt.gz')
 PARQUET_SUFFIXES = ('.parquet', '.pq')
 
-def scan_source(path:str|Path # CSV (optionally .gz) or parquet file
-               )->pl.LazyFrame: # lazy frame over the file, columns as in the file
-    "Lazily scan a CSV or parquet file, with one-line errors for a bad file"
+def file_kind(path:str|Path,          # the data file
+              field:str='data.source'  # the setting that names it, for messages
+             )->str:                  # 'csv' or 'parquet'
+    "The kind of a data file that exists and is not empty, or a one-line error"
     p = Path(path); name = p.name.lower()
-    if not p.exists(): raise PipelineError(f"{path}: data file not found (data.source)")
-    if p.is_dir(): raise PipelineError(f"{path}: is a folder; expected a CSV or parquet file (data.source)")
+    if not p.exists(): raise PipelineError(f"{path}: data file not found ({field})")
+    if p.is_dir(): raise PipelineError(f"{path}: is a folder; expected a CSV or parquet file ({field})")
     if p.stat().st_size == 0: raise PipelineError(f"{path}: file is empty; expected a header row and data rows")
+    if name.endswith(CSV_SUFFIXES): return 'csv'
+    if name.endswith(PARQUET_SUFFIXES): return 'parquet'
+    raise PipelineError(f"{path}: unknown file type; expected one of {', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}")
+
+def csv_sep(path:str|Path)->str:
+    "The field separator of a CSV file: a tab for .tsv, else a comma"
+    return '\t' if '.tsv' in Path(path).name.lower() else ','
+
+# %% ../nbs/10_ingest.ipynb #cb8d86eb
+def _line_stats(lf:pl.LazyFrame, n:int)->dict:
+    "Count and first (line, fields) of the records with more and with fewer fields than `n`"
+    f, ex = pl.col('fields'), []
+    for k, c in (('long', pl.col('fields') > n), ('short', pl.col('fields') < n)):
+        ex += [c.sum().alias(k), pl.col('line').filter(c).first().alias(f'{k}_line'), f.filter(c).first().alias(f'{k}_fields')]
+    r = lf.select(ex).collect().row(0, named=True)
+    return dict(fields=n, **{k: (r[k], r[f'{k}_line'], r[f'{k}_fields']) if r[k] else None for k in ('long', 'short')})
+
+def _fields_polars(p:Path, sep:str)->dict|None:
+    "Fields per line in a streaming polars pass; None when a quoted value spans lines or the text is not UTF-8"
+    t = pl.col('t')
+    n = t.str.replace_all(r'"(?:[^"]|"")*"', '').str.count_matches(sep, literal=True) + 1
+    lf = pl.scan_lines(p, name='t').with_row_index('line', 1).select(
+        'line', (t.str.count_matches('"', literal=True) % 2 == 1).alias('odd'),
+        pl.when(t.str.strip_chars_end('\r') == '').then(0).otherwise(n).alias('fields'))
     try:
-        if name.endswith(CSV_SUFFIXES):
-            sep = '\t' if '.tsv' in name else ','
-            lf = pl.scan_csv(p, infer_schema=False, separator=sep, encoding='utf8-lossy')
-        elif name.endswith(PARQUET_SUFFIXES): lf = pl.scan_parquet(p)
-        else: raise PipelineError(f"{path}: unknown file type; expected one of {', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}")
-        schema = lf.collect_schema()
+        if lf.select(pl.col('odd').any()).collect().item(): return None
+        return _line_stats(lf.filter(pl.col('line') > 1), lf.head(1).collect()['fields'][0])
+    except pl.exceptions.ComputeError: return None
+
+def _fields_python(p:Path, sep:str)->dict:
+    "Fields per record with Python's csv reader (quoted values may span lines); a broken quote is a one-line error"
+    rows, start = [], 1
+    with (gzip.open if p.name.lower().endswith('.gz') else open)(p, 'rt', encoding='utf-8', errors='replace', newline='') as f:
+        r = csv.reader(f, delimiter=sep, strict=True)
+        try:
+            n = len(next(r)); start = r.line_num + 1
+            for rec in r: rows.append((start, len(rec))); start = r.line_num + 1
+        except csv.Error as e:
+            raise PipelineError(f"{p}: line {start}: a quote is never closed or is misplaced ({e}); a '\"' inside a quoted value is written '\"\"'") from None
+    return _line_stats(pl.LazyFrame(rows, schema=dict(line=pl.UInt32, fields=pl.UInt32), orient='row'), n)
+
+def csv_fields(path:str|Path # a CSV file
+              )->dict:       # {fields: header's, long: (count, first line, its fields) or None, short: the same}
+    "The records with more or with fewer fields than the header, by file line number"
+    p = Path(path)
+    return _fields_polars(p, csv_sep(p)) or _fields_python(p, csv_sep(p))
+
+# %% ../nbs/10_ingest.ipynb #7b1e172d
+SHORT_LINES = ('error', 'pad')
+
+def check_csv_lines(path:str|Path,          # a CSV file
+                    short_lines:str='error'  # error | pad (read the missing fields as missing values)
+                   )->dict:                  # {count, first_line} of the padded lines; {} when there are none
+    "Stop with one line on a line with too many fields, a broken quote, or (unless padding) too few fields"
+    s = csv_fields(path); n = s['fields']
+    if s['long']:
+        c, line, k = s['long']
+        raise PipelineError(f"{path}: line {line} has {k} fields but the header has {n} ({c} such line(s)); quote values that contain {csv_sep(path)!r}")
+    if s['short'] and short_lines != 'pad':
+        c, line, k = s['short']
+        raise PipelineError(f"{path}: {c} line(s) have fewer fields than the header's {n} (first: line {line}, {k} field(s)); "
+                            "fix the file, or set data.short_lines: pad to read the missing fields as missing values")
+    return dict(count=s['short'][0], first_line=s['short'][1]) if s['short'] else {}
+
+# %% ../nbs/10_ingest.ipynb #183c3819
+def scan_source(path:str|Path,               # CSV (optionally .gz) or parquet file
+                short_lines:str|None='error', # error | pad | None: lines not checked
+                field:str='data.source'       # the setting that names the file, for messages
+               )->pl.LazyFrame:               # lazy frame over the file, columns as in the file
+    "Lazily scan a CSV or parquet file, with one-line errors for a bad file or a bad line"
+    kind = file_kind(path, field)
+    if kind == 'csv' and short_lines: check_csv_lines(path, short_lines)
+    try:
+        lf = pl.scan_csv(path, infer_schema=False, separator=csv_sep(path), encoding='utf8-lossy') if kind == 'csv' else pl.scan_parquet(path)
+        lf.collect_schema()
         if lf.head(1).collect().height == 0: raise PipelineError(f"{path}: no data rows (only a header)")
     except PipelineError: raise
     except Exception as e:
@@ -65,6 +138,15 @@ def clean_text(lf:pl.LazyFrame, na_values:list[str])->pl.LazyFrame:
     txt = [c for c, t in lf.collect_schema().items() if t == pl.String]
     na = [str(v).strip() for v in na_values]
     return lf.with_columns([pl.col(c).str.strip_chars().replace(na, None) if na else pl.col(c).str.strip_chars() for c in txt])
+
+# %% ../nbs/10_ingest.ipynb #ea0e3ec3
+def parquet_categories(path:str|Path # a parquet file
+                      )->list[str]:  # its columns stored as categories
+    "Columns a parquet file stores as categories: dictionary-encoded, or pandas `category` (whatever the values look like)"
+    s = pq.read_schema(path)
+    meta = json.loads((s.metadata or {}).get(b'pandas', b'{}'))
+    pd_cat = {c.get('field_name') or c.get('name') for c in meta.get('columns', []) if c.get('pandas_type') == 'categorical'}
+    return [f.name for f in s if pa.types.is_dictionary(f.type) or f.name in pd_cat]
 
 # %% ../nbs/10_ingest.ipynb #92e01d15
 def infer_kind(s:pl.Series,         # a column sample
@@ -101,6 +183,26 @@ def type_columns(lf:pl.LazyFrame,   # cleaned lazy frame
         elif kind == 'categorical' and t != pl.String: exprs.append(pl.col(c).cast(pl.String))
     return lf.with_columns(exprs), kinds
 
+# %% ../nbs/10_ingest.ipynb #bf18392a
+def label_text(v)->str:
+    "A label as text, the same however it was stored: True -> 'true', 1.0 -> '1', 1 -> '1'"
+    if isinstance(v, bool): return str(v).lower()
+    if isinstance(v, float) and v.is_integer(): return str(int(v))
+    return str(v)
+
+def label_expr(c:str, dtype:pl.DataType)->pl.Expr:
+    "Column `c` (of type `dtype`) as label text, each value as `label_text` writes it"
+    x = pl.col(c)
+    if not dtype.is_float(): return x.cast(pl.String).alias(c)
+    whole = (x == x.round(0)) & (x.abs() < 2**53)
+    return pl.when(whole).then(x.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(x.cast(pl.String)).alias(c)
+
+def map_labels(lf:pl.LazyFrame, target:str, target_map:dict)->pl.LazyFrame:
+    "The target as label text with `data.target_map` applied (keys and values as label text)"
+    if target not in lf.collect_schema(): return lf
+    m = {label_text(k): label_text(v) for k, v in (target_map or {}).items()}
+    return lf.with_columns(label_expr(target, lf.collect_schema()[target]).replace(m))
+
 # %% ../nbs/10_ingest.ipynb #1fde4aca
 def infer_task(y:pl.Series,             # target values, nulls dropped
                max_classes:int=20       # a numeric target with more distinct values is a regression
@@ -125,12 +227,12 @@ def resolve_target(y:pl.Series,   # target column, nulls dropped, after target_m
     if task == 'regression':
         if not y.dtype.is_numeric(): raise PipelineError(f"{src}: target column '{target}' is not numeric (e.g. {y[0]!r}); data.task 'regression' needs numbers")
         return dict(task=task, classes=None, positive_label=None)
-    classes = sorted(y.cast(pl.String).unique().to_list())
+    classes = sorted(pl.DataFrame({'y': y}).select(label_expr('y', y.dtype))['y'].unique().to_list())
     if task == 'binary' and len(classes) != 2:
         raise PipelineError(f"{src}: target column '{target}' has {len(classes)} classes; data.task 'binary' needs exactly 2 (use multiclass)")
     pos = None
     if task == 'binary':
-        pos = str(positive) if positive is not None else classes[1]
+        pos = label_text(positive) if positive is not None else classes[1]
         if pos not in classes: raise PipelineError(f"{src}: data.positive_label {positive!r} is not a class of '{target}'; classes are {classes}")
     return dict(task=task, classes=classes, positive_label=pos)
 
@@ -148,7 +250,13 @@ def normalise_data_params(d:dict, src:str, columns:list[str])->dict:
     for f in ('time_column', 'weight_column'): d[f] = fix(f, d[f]) if d[f] else None
     for f in COLUMN_FIELDS: d[f] = [fix(f, c) for c in d[f]]
     d['dtypes'] = {fix('dtypes', c): t for c, t in (d['dtypes'] or {}).items()}
-    return d
+    return d | dict(short_lines=short_lines_rule(d))
+
+def short_lines_rule(d:dict, src:str='params.yaml')->str:
+    "`data.short_lines` (default 'error'), or a one-line error"
+    v = d.get('short_lines') or 'error'
+    if v not in SHORT_LINES: raise PipelineError(f"{src}: data.short_lines is {v!r}; expected one of {', '.join(SHORT_LINES)}")
+    return v
 
 # %% ../nbs/10_ingest.ipynb #b6035f34
 def _fail_empty_columns(lf:pl.LazyFrame, src:str):
@@ -169,6 +277,22 @@ def _fail_bad_types(raw:pl.LazyFrame, typed:pl.LazyFrame, kinds:dict, forced:dic
             raise PipelineError(f"{src}: column '{c}' has {n} value(s) that are not {forced[c]} (data.dtypes.{c}: {forced[c]})")
     return lost
 
+def _fail_constant_time(lf:pl.LazyFrame, tc:str|None, src:str):
+    "Raise when `data.time_column` holds the same value on every row: no time split can order it"
+    if not tc: return
+    v = lf.select(pl.col(tc).drop_nulls().unique().head(2)).collect()[tc]
+    if v.len() == 1: raise PipelineError(f"{src}: data.time_column '{tc}' has the same value on every row ({v[0]}); "
+                                         "a time split needs times that vary: fix the column or unset data.time_column")
+
+def _scan_raw(d:dict, src:str)->tuple:
+    "The file checked line by line and scanned, names normalised: (frame, names, checked `data`, padded lines, parquet categories)"
+    kind, rule = file_kind(src), short_lines_rule(d)
+    padded = check_csv_lines(src, rule) if kind == 'csv' else {}
+    lf = scan_source(src, None)
+    names = normalise_names(lf.collect_schema().names(), src)
+    cats = [names[c] for c in parquet_categories(src) if c in names] if kind == 'parquet' else []
+    return lf.rename(names), names, normalise_data_params(d, src, list(names.values())), padded, cats
+
 # %% ../nbs/10_ingest.ipynb #1125aad2
 def ingest(d:dict,                  # the checked `data` section of params
            src:str|Path,            # the data file
@@ -177,24 +301,98 @@ def ingest(d:dict,                  # the checked `data` section of params
           )->dict:                  # the ingest record
     "Read, clean, type and validate the raw data; stream it to `out`"
     src = str(src)
-    lf = scan_source(src)
-    names = normalise_names(lf.collect_schema().names(), src)
-    lf = lf.rename(names)
-    d = normalise_data_params(d, src, list(names.values()))
-    keep = [c for c in names.values() if c not in d['drop_columns']]
-    lf = clean_text(lf.select(keep), d['na_values'])
-    if d['target_map']: lf = lf.with_columns(pl.col(d['target']).cast(pl.String).replace({str(k): str(v) for k, v in d['target_map'].items()}))
+    lf, names, d, padded, cats = _scan_raw(d, src)
+    lf = clean_text(lf.select([c for c in names.values() if c not in d['drop_columns']]), d['na_values'])
+    if d['target_map']: lf = map_labels(lf, d['target'], d['target_map'])
     n_raw = lf.select(pl.len()).collect().item()
-    sample = lf.head(sample_rows).collect()
-    typed, kinds = type_columns(lf, sample, d['dtypes'], d['time_column'])
+    typed, kinds = type_columns(lf, lf.head(sample_rows).collect(), {c: 'categorical' for c in cats} | d['dtypes'], d['time_column'])
     _fail_empty_columns(typed, src)
     lost = _fail_bad_types(lf, typed, kinds, d['dtypes'], src)
+    _fail_constant_time(typed, d['time_column'], src)
     t = d['target']
     labelled = typed.filter(pl.col(t).is_not_null())
-    info = resolve_target(labelled.select(t).unique().collect().to_series(), d['task'], d['positive_label'], src, t)
-    if info['task'] != 'regression': labelled = labelled.with_columns(pl.col(t).cast(pl.String)); kinds[t] = 'categorical'
+    y = labelled.select(t).unique().collect().to_series()
+    info = resolve_target(y, d['task'], d['positive_label'], src, t)
+    if info['task'] != 'regression': labelled = labelled.with_columns(label_expr(t, y.dtype)); kinds[t] = 'categorical'
     with atomic_path(out) as tmp: labelled.sink_parquet(tmp)
-    n = pl.scan_parquet(out).select(pl.len()).collect().item()
-    return dict(rows_read=n_raw, rows_written=n, rows_dropped_no_label=n_raw - n, columns=list(kinds), kinds=kinds,
-                dropped_columns=d['drop_columns'], renamed={k: v for k, v in names.items() if k != v},
-                values_not_parsed=lost, **info, data=d)
+    written = pl.scan_parquet(out)
+    return dict(rows_read=n_raw, rows_written=(n := written.select(pl.len()).collect().item()), rows_dropped_no_label=n_raw - n,
+                columns=list(kinds), kinds=kinds, column_types={c: str(v) for c, v in written.collect_schema().items()},
+                dropped_columns=d['drop_columns'], renamed={k: v for k, v in names.items() if k != v}, categorical_in_file=cats,
+                padded_lines=padded or None, values_not_parsed=lost, **info, data=d)
+
+# %% ../nbs/10_ingest.ipynb #1fc5ae7d
+def clean_batch(lf:pl.LazyFrame, # a batch, names as in its file
+                rec:dict,        # the ingest record (data/interim/ingest.json)
+                src:str='batch'  # the file, for messages
+               )->pl.LazyFrame:  # names normalised, dropped columns gone, text stripped, missing markers null, labels mapped
+    "A batch through ingest's rules before typing"
+    d = rec.get('data') or {}
+    lf = lf.rename(normalise_names(lf.collect_schema().names(), src))
+    lf = clean_text(lf.drop(rec.get('dropped_columns') or [], strict=False), d.get('na_values') or [])
+    return map_labels(lf, d['target'], d.get('target_map')) if d.get('target') else lf
+
+# %% ../nbs/10_ingest.ipynb #d57d8967
+INT_TYPES = ('Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64')
+
+def _as_kind(c:str, kind:str, have:pl.DataType, recorded:str|None)->pl.Expr|None:
+    "Column `c` (now of type `have`) in its recorded kind and number type; None when it already is"
+    x = pl.col(c)
+    if kind == 'categorical': return None if have == pl.String else x.cast(pl.String)
+    if kind == 'datetime': return x.str.to_datetime(strict=False) if have == pl.String else None
+    if have.is_numeric(): return None
+    f = x.cast(pl.Float64, strict=False)
+    return pl.when(f == f.round(0)).then(f).cast(pl.Int64, strict=False) if recorded in INT_TYPES else f  # text '2.5' where training had whole numbers: missing
+
+def type_batch(lf:pl.LazyFrame, # a cleaned batch (`clean_batch`)
+               rec:dict         # the ingest record
+              )->pl.LazyFrame:  # each column the record knows in its recorded kind
+    "Cast a cleaned batch's columns to the kinds (and number types) recorded at ingest"
+    s, types, d = lf.collect_schema(), rec.get('column_types') or {}, rec.get('data') or {}
+    label = d.get('target') if rec.get('task') != 'regression' else None
+    ex = {c: label_expr(c, s[c]) if c == label else _as_kind(c, k, s[c], types.get(c)) for c, k in (rec.get('kinds') or {}).items() if c in s}
+    return lf.with_columns([e.alias(c) for c, e in ex.items() if e is not None])
+
+def conform(lf:pl.LazyFrame, # a batch, names as in its file
+            rec:dict,        # the ingest record
+            src:str='batch'  # the file, for messages
+           )->pl.LazyFrame:  # the batch as ingest would have written it
+    "A batch with the training file's rules applied: names, dropped columns, missing markers, labels, kinds"
+    return type_batch(clean_batch(lf, rec, src), rec)
+
+# %% ../nbs/10_ingest.ipynb #813a4d79
+def unparsed(lf:pl.LazyFrame, # a batch, names as in its file
+             rec:dict,        # the ingest record
+             src:str='batch'  # the file, for messages
+            )->dict:          # {column: values that became missing}
+    "Values per column that did not read as the recorded kind; a forced type or a column with no readable value stops with one line"
+    clean = clean_batch(lf, rec, src); typed = type_batch(clean, rec)
+    cols = [c for c, k in (rec.get('kinds') or {}).items() if k != 'categorical' and c in clean.collect_schema()]
+    if not cols: return {}
+    nn = lambda f, sfx: f.select(pl.col(cols).is_not_null().sum().name.suffix(sfx))
+    r = pl.concat([nn(clean, '\tin'), nn(typed, '\tout')], how='horizontal').collect().row(0, named=True)
+    lost = {c: r[f'{c}\tin'] - r[f'{c}\tout'] for c in cols if r[f'{c}\tin'] > r[f'{c}\tout']}
+    forced = (rec.get('data') or {}).get('dtypes') or {}
+    for c, n in lost.items():
+        k = rec['kinds'][c]
+        if c in forced: raise PipelineError(f"{src}: column '{c}' has {n} value(s) that are not {k} (data.dtypes.{c}: {k})")
+        if n == r[f'{c}\tin']: raise PipelineError(f"{src}: column '{c}' has no value that reads as {k}; the model was trained on {k} values there")
+    return lost
+
+# %% ../nbs/10_ingest.ipynb #4476141b
+def read_batch(path:str|Path,    # a CSV or parquet batch
+               rec:dict,         # the ingest record (data/interim/ingest.json)
+               field:str='batch' # the setting or command that named it, for messages
+              )->pl.LazyFrame:   # the batch as ingest would have written it
+    "A batch file read with the training file's rules (line checks, names, missing markers, dropped columns, labels, kinds)"
+    lf = scan_source(path, (rec.get('data') or {}).get('short_lines') or 'error', field)
+    return conform(lf, rec, str(path))
+
+def check_inputs(columns:list[str], # the batch's columns (normalised)
+                 inputs:list[str],  # the model's input columns
+                 src:str            # the file, for the message
+                ):
+    "Stop with one line naming the model inputs a batch lacks"
+    if gone := [c for c in inputs if c not in columns]:
+        raise PipelineError(f"{src}: lacks {len(gone)} of the model's {len(inputs)} input column(s): {', '.join(gone)} "
+                            "(names are compared after normalising, as at ingest); the batch is refused")

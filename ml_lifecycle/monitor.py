@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np, polars as pl
 from .core import PipelineError
-from . import abreport, card, drift
+from . import abreport, card, drift, ingest
 
 # %% auto #0
-__all__ = ['MONITOR_DEFAULTS', 'monitor_params', 'read_batch', 'log_error_check', 'usable_shift', 'batch_section', 'fmt_rows']
+__all__ = ['MONITOR_DEFAULTS', 'monitor_params', 'read_batch', 'current_batch', 'log_error_check', 'usable_shift',
+           'batch_section', 'fmt_rows', 'monitor_paths']
 
 # %% ../nbs/44_monitor.ipynb #377ac602
 MONITOR_DEFAULTS = dict(current=None, profile=dict(bins=10, min_share=0.01, max_categories=30, sample=50_000),
@@ -30,14 +31,25 @@ def monitor_params(p:dict, src:str='params.yaml')->dict:
     return m | dict(profile={**MONITOR_DEFAULTS['profile'], **(m['profile'] or {})}, simulate=m['simulate'] or {})
 
 # %% ../nbs/44_monitor.ipynb #ff6843ef
-def read_batch(path:str|Path)->pl.LazyFrame:
-    "A lazy scan of a CSV or parquet batch, or the served inputs of a prediction log (folder or .jsonl), or a one-line error"
+def read_batch(path:str|Path, # a CSV or parquet batch, or a prediction log (folder or .jsonl)
+               rec:dict        # the ingest record (data/interim/ingest.json): the training file's reading rules
+              )->pl.LazyFrame: # the batch as ingest would have written it
+    "A current batch read with the training file's rules (a prediction log: its served inputs), or a one-line error"
     p = Path(path)
     if not p.exists(): raise PipelineError(f"{p}: current batch not found; set monitor.current to a CSV or parquet file or a prediction-log folder")
-    if p.is_dir() or p.suffix == '.jsonl': return abreport.read_prediction_log(p, served_only=True, inputs_only=True)
-    if p.suffix == '.parquet': return pl.scan_parquet(p)
-    if p.name.endswith(('.csv', '.csv.gz')): return pl.scan_csv(p, infer_schema_length=10_000)
-    raise PipelineError(f"{p}: current batch must be a .csv, .csv.gz or .parquet file, or a prediction log (a folder of *.jsonl or a .jsonl file)")
+    if p.is_dir() or p.suffix == '.jsonl': return ingest.conform(abreport.read_prediction_log(p, served_only=True, inputs_only=True), rec, str(p))
+    return ingest.read_batch(p, rec, 'monitor.current')
+
+# %% ../nbs/44_monitor.ipynb #efbf12ab
+def current_batch(path:str|Path,   # a CSV or parquet batch, or a prediction log
+                  rec:dict,         # the ingest record
+                  inputs:list[str]  # the model's input columns
+                 )->tuple[pl.DataFrame, dict]: # the rows, and {column: values that did not read as its kind}
+    "The current batch read with the training file's rules; refused in one line when it lacks a model input"
+    p = Path(path)
+    df = read_batch(p, rec).collect()
+    ingest.check_inputs(df.columns, inputs, str(p))
+    return df, {} if p.is_dir() or p.suffix == '.jsonl' else ingest.unparsed(ingest.scan_source(p, None, 'monitor.current'), rec, str(p))
 
 # %% ../nbs/44_monitor.ipynb #ad894718
 def log_error_check(path:str|Path,        # the current batch
@@ -78,3 +90,14 @@ def batch_section(name:str, rep:dict, retrain:dict, figures:list[str]=())->str:
 def fmt_rows(rows:dict)->str:
     "'N current rows vs M reference rows'"
     return f"{rows['current']:,} current rows vs {rows['reference']:,} reference rows"
+
+# %% ../nbs/44_monitor.ipynb #01aa7994
+def monitor_paths(root:str|Path,          # project root
+                  out_dir:str|Path|None=None # an ad-hoc check's folder (relative to root); None: the stage's outputs
+                 )->dict:                 # json, html, metrics, figures, base (the folder the HTML's images are relative to)
+    "Where the monitor's report, page, metrics and figures go"
+    root = Path(root)
+    if out_dir is None: return dict(json=root/'reports/monitor.json', html=root/'reports/monitor.html', metrics=root/'metrics/monitor.json',
+                                    figures=root/'reports/figures/monitor', base=root/'reports')
+    d = root/out_dir
+    return dict(json=d/'monitor.json', html=d/'monitor.html', metrics=d/'metrics.json', figures=d/'figures', base=d)

@@ -7,11 +7,11 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/quality.html.md"""
 # %% ../nbs/13_quality.ipynb #ab706242
 from __future__ import annotations
 import polars as pl
-from .core import PipelineError, feature_columns, mask_value, provenance, write_json, read_json, find_root, load_params
+from .core import PipelineError, feature_columns, fresh_label, mask_value, provenance, write_json, read_json, find_root, load_params
 
 # %% auto #0
 __all__ = ['QUALITY_DEFAULTS', 'UNBOUNDED', 'SEVERITIES', 'SCORE_SCHEMA', 'FINDING_SCHEMA', 'quality_params', 'finding',
-           'column_profile', 'missing_findings', 'parse_findings', 'duplicate_count', 'duplicate_findings',
+           'counts_of', 'column_profile', 'missing_findings', 'parse_findings', 'duplicate_count', 'duplicate_findings',
            'constant_findings', 'cardinality_findings', 'outlier_stats', 'outlier_findings', 'class_shares',
            'imbalance_findings', 'skew_findings', 'redundant_pairs', 'redundancy_findings', 'fit_groups', 'group_expr',
            'auc_expr', 'r2_expr', 'single_feature_scores', 'leakage_findings', 'split_overlap', 'overlap_findings',
@@ -49,10 +49,17 @@ def _sev(share:float, warn:float, critical:float|None=None)->str|None:
     return 'critical' if critical is not None and share >= critical else ('warning' if share >= warn else None)
 
 # %% ../nbs/13_quality.ipynb #46d156ee
+def counts_of(x:pl.Expr, # a column's values
+                 c:str,     # the column's name
+                 **kw       # e.g. normalize=True
+                )->pl.Expr: # structs {c, count}, most frequent first
+    "polars' `value_counts` of column `c`, its count field named so it cannot clash with `c`"
+    return x.value_counts(sort=True, name=fresh_label('proportion' if kw.get('normalize') else 'count', [c], exact=True), **kw)
+
 def _profile_exprs(i:int, c:str)->list[pl.Expr]:
     x = pl.col(c)
     return [x.null_count().alias(f'{i}:missing'), x.drop_nulls().n_unique().alias(f'{i}:n_unique'),
-            x.drop_nulls().value_counts(sort=True).first().alias(f'{i}:top')]
+            counts_of(x.drop_nulls(), c).first().alias(f'{i}:top')]
 
 def column_profile(lf:pl.LazyFrame, # the data
                    kinds:dict,      # {column: kind}
@@ -62,12 +69,11 @@ def column_profile(lf:pl.LazyFrame, # the data
     types = lf.collect_schema()
     r = lf.select([pl.len().alias('rows')] + [e for i, c in enumerate(kinds) for e in _profile_exprs(i, c)]).collect().row(0, named=True)
     def one(i, c):
-        n, top = r['rows'] - r[f'{i}:missing'], r[f'{i}:top'] or {}
-        tv = top.get(c)
+        n, (tv, tn) = r['rows'] - r[f'{i}:missing'], list((r[f'{i}:top'] or {}).values()) or (None, 0)
         return dict(column=c, kind=kinds[c], dtype=str(types[c]), rows=r['rows'], missing=r[f'{i}:missing'],
                     missing_share=r[f'{i}:missing'] / r['rows'] if r['rows'] else 0.0, n_unique=r[f'{i}:n_unique'],
                     top_value=None if tv is None else (mask_value(tv) if c in private else str(tv)),
-                    top_share=top.get('count', 0) / n if n else 0.0)
+                    top_share=tn / n if n else 0.0)
     return pl.DataFrame([one(i, c) for i, c in enumerate(kinds)])
 
 # %% ../nbs/13_quality.ipynb #f694a548
@@ -153,8 +159,8 @@ def outlier_findings(stats:pl.DataFrame, max_share:float, k:float)->list[dict]:
 # %% ../nbs/13_quality.ipynb #67215413
 def class_shares(lf:pl.LazyFrame, target:str)->dict:
     "Share of each class, largest first"
-    vc = lf.select(pl.col(target).cast(pl.String).value_counts(sort=True, normalize=True)).unnest(target).collect()
-    return dict(zip(vc[target].to_list(), vc['proportion'].to_list()))
+    vc = lf.select(counts_of(pl.col(target).cast(pl.String), target, normalize=True)).unnest(target).collect()
+    return dict(zip(vc[target].to_list(), vc[vc.columns[1]].to_list()))
 
 def imbalance_findings(shares:dict, target:str, threshold:float)->list[dict]:
     "Class shares (info), or a warning when the minority class is below `threshold`"
@@ -205,16 +211,16 @@ def fit_groups(lf:pl.LazyFrame,        # training data
     r = lf.select([pl.col(c).drop_nulls().n_unique().alias(f'n:{c}') for c in cols] +
                   [pl.col(c).to_physical().cast(pl.Float64).quantile(qs).alias(f'q:{c}') for c in num]).collect().row(0, named=True)
     by_val = [c for c in cols if c not in num or r[f'n:{c}'] <= max_values]
-    v = lf.select([pl.col(c).drop_nulls().cast(pl.String).value_counts(sort=True).head(max_values).struct.field(c).implode() for c in by_val]).collect().row(0, named=True) if by_val else {}
+    v = lf.select([pl.col(c).drop_nulls().cast(pl.String).pipe(counts_of, c).head(max_values).struct.field(c).implode() for c in by_val]).collect().row(0, named=True) if by_val else {}
     return {c: dict(values=v[c]) if c in v else dict(breaks=sorted(set(x for x in r[f'q:{c}'] if x is not None))) for c in cols}
 
 def group_expr(c:str, spec:dict)->pl.Expr:
-    "The group of each row: its bin or value, '<null>' or '<other>'"
+    "The group of each row as a number: its bin, or the index of its value (len(values): any other); -1 when missing"
     if 'breaks' in spec:
-        g = pl.lit(pl.Series(spec['breaks'], dtype=pl.Float64)).search_sorted(pl.col(c).to_physical().cast(pl.Float64), side='right').cast(pl.String)
+        g = pl.lit(pl.Series(spec['breaks'], dtype=pl.Float64)).search_sorted(pl.col(c).to_physical().cast(pl.Float64), side='right')
     else:
-        x = pl.col(c).cast(pl.String); g = pl.when(x.is_in(spec['values'])).then(x).otherwise(pl.lit('<other>'))
-    return pl.when(pl.col(c).is_null()).then(pl.lit('<null>')).otherwise(g).alias('_g')
+        v = spec['values']; g = pl.col(c).cast(pl.String).replace_strict(v, list(range(len(v))), default=len(v), return_dtype=pl.Int64)
+    return pl.when(pl.col(c).is_null()).then(-1).otherwise(g.cast(pl.Int64)).alias('_g')
 
 # %% ../nbs/13_quality.ipynb #a87130da
 def auc_expr(score:str, label:str)->pl.Expr:
@@ -287,9 +293,10 @@ def split_overlap(train:pl.LazyFrame, other:pl.LazyFrame, features:list[str], ta
     semi = lambda keys: other.join(train.select(keys).unique(), on=keys, how='semi', nulls_equal=True).select(pl.len())
     qs = [other.select(pl.len()), semi(cols)]
     if features:
-        seen = train.group_by(features).agg(pl.col(target).n_unique().alias('_k'), pl.col(target).first().alias('_l'))
+        k = fresh_label('_k', cols + other.collect_schema().names(), exact=True); l = fresh_label('_l', [*cols, *other.collect_schema().names(), k], exact=True)
+        seen = train.group_by(features).agg(pl.col(target).n_unique().alias(k), pl.col(target).first().alias(l))
         hit = other.join(seen, on=features, how='inner', nulls_equal=True)
-        qs += [hit.select(pl.len()), semi(features + [target]), hit.select(((pl.col('_k') > 1) | (pl.col('_l') != pl.col(target))).sum())]
+        qs += [hit.select(pl.len()), semi(features + [target]), hit.select(((pl.col(k) > 1) | (pl.col(l) != pl.col(target))).sum())]
     n = [f.item() for f in pl.collect_all(qs)] + [0, 0, 0]
     return dict(rows=n[0], features=len(features), exact=n[1], same_features=n[2], same_label=n[3], conflicts=n[4])
 

@@ -101,6 +101,9 @@ def alerts_section(th:dict,                 # `drift.monitor_thresholds(...)`
             + f"\n\nKS and chi-square p-values (alpha {th.get('alpha', 0.05):g}) are evidence; PSI sets the status. "
             + f"For a scheduler: {cmd} [`--current FILE`] exits **3** on a critical status, 0 otherwise, 1 on an error"
             + (' (`monitor.fail_on_critical: true`: plain `ml-lifecycle monitor` exits 3 too).' if fail_on_critical else '.')
+            + " It prints the checks behind the status (warning and critical, with their numbers)."
+            + " A check of another file (`--current FILE`, read with the training file's rules; a file lacking a model input is refused) is ad hoc:"
+            + " its report goes to `reports/adhoc/monitor-NAME/` and the stage's outputs (what `dvc status` compares, and what `ml-lifecycle retrain` reads) stay as they were."
             + f" Cron example: `0 * * * * cd /srv/project && {cmd[1:-1]} || notify-on-call`.")
 
 # %% ../nbs/47_runbook.ipynb #0b1bcad1

@@ -12,7 +12,8 @@ import yaml
 from .core import PipelineError, find_root
 
 # %% auto #0
-__all__ = ['error_line', 'stage_outs', 'run_stage', 'registry_action', 'describe', 'monitor_exit', 'run_summary', 'main']
+__all__ = ['error_line', 'stage_outs', 'run_stage', 'registry_action', 'describe', 'adhoc_dir', 'monitor_exit', 'run_summary',
+           'main']
 
 # %% ../nbs/01_runner.ipynb #6f6b834b
 def error_line(ename:str, # exception class name, as papermill reports it
@@ -74,9 +75,9 @@ def _execute(src:Path, tmp:Path, root:Path, parameters:dict, log:Path):
         pm.execute_notebook(str(src), str(tmp), parameters=parameters, cwd=str(root),
                             progress_bar=False, log_output=False, report_mode=False)
 
-def _fail(e:BaseException, root:Path, nb:Path, tmp:Path, log:Path)->int:
-    "Print one line for `e`, remove the stage's outputs, keep the failed notebook and log in reports/failed/"
-    for p in stage_outs(root, nb.as_posix()): _remove(p)
+def _fail(e:BaseException, root:Path, nb:Path, tmp:Path, log:Path, outs:list|None=None)->int:
+    "Print one line for `e`, remove the stage's outputs (or `outs`), keep the failed notebook and log in reports/failed/"
+    for p in stage_outs(root, nb.as_posix()) if outs is None else outs: _remove(p)
     failed = root/'reports'/'failed'/nb.name
     failed.parent.mkdir(parents=True, exist_ok=True)
     for old in failed.parent.glob(f'{nb.stem}.*'): old.unlink()
@@ -88,18 +89,19 @@ def _fail(e:BaseException, root:Path, nb:Path, tmp:Path, log:Path)->int:
 
 def run_stage(nb:str|Path,             # the phase notebook to run
               root:str|Path|None=None,  # project root (default: found from the working directory)
-              parameters:dict|None=None # papermill parameters (default: none, the notebook reads params.yaml)
+              parameters:dict|None=None,# papermill parameters (default: none, the notebook reads params.yaml)
+              out_dir:str|Path|None=None# an ad-hoc run's folder (relative to root): its executed notebook, and all it removes on failure
              )->int:                    # exit status: 0 ok, 1 failed
-    "Execute `nb` with papermill into `reports/`; on failure print one line and clean the stage's outputs"
+    "Execute `nb` with papermill into `reports/` (or `out_dir`); on failure print one line and clean the stage's outputs (or `out_dir`)"
     root = find_root(root); nbp = Path(nb)
     src = nbp if nbp.is_absolute() else root/nbp
     if not src.exists(): print(f"error: {nb}: notebook not found", file=sys.stderr); return 1
-    out = root/'reports'/src.name; out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f'.{src.stem}.running.ipynb')
-    log = Path(tempfile.mkstemp(prefix='ml-lifecycle-', suffix='.log')[1])
+    out = (root/out_dir if out_dir else root/'reports')/src.name; out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = root/'reports'/f".{src.stem}{'-' + out.parent.name if out_dir else ''}.running.ipynb"
+    log, outs = Path(tempfile.mkstemp(prefix='ml-lifecycle-', suffix='.log')[1]), [root/out_dir] if out_dir else None
     try: _execute(src, tmp, root, parameters or {}, log)
-    except KeyboardInterrupt as e: _fail(e, root, nbp, tmp, log); raise
-    except Exception as e: return _fail(e, root, nbp, tmp, log)
+    except KeyboardInterrupt as e: _fail(e, root, nbp, tmp, log, outs); raise
+    except Exception as e: return _fail(e, root, nbp, tmp, log, outs)
     finally: log.unlink(missing_ok=True)
     os.replace(tmp, out)
     for stale in (root/'reports'/'failed').glob(f'{src.stem}.*'): stale.unlink()
@@ -129,11 +131,22 @@ def describe(cmd:str, r:dict)->str:
     return f"approved: version {r['champion']} is now champion{prev}"
 
 # %% ../nbs/01_runner.ipynb #c025ac97
-def monitor_exit(root:str|Path, fail_on_critical:bool)->int:
-    "Exit code from reports/monitor.json: 3 on a critical status when asked to fail, else 0"
+def adhoc_dir(current:str|Path)->str:
+    "The folder of an ad-hoc monitor check of `current`: reports/adhoc/monitor-NAME, NAME from the file or folder name"
+    name = Path(current).resolve().name
+    for s in ('.gz', '.csv', '.tsv', '.txt', '.parquet', '.pq', '.jsonl'): name = name.removesuffix(s)
+    return 'reports/adhoc/monitor-' + (''.join(ch if ch.isalnum() or ch in '-_' else '_' for ch in name) or 'batch')
+
+def monitor_exit(root:str|Path, fail_on_critical:bool, out_dir:str|None=None, top:int=10)->int:
+    "Print the status, the checks behind it and the report's path (reports/, or `out_dir`); 3 on a critical status when asked to fail, else 0"
     from ml_lifecycle.core import read_json
-    rep = read_json(Path(root)/'reports/monitor.json')
-    print(f"monitor: {rep['status']}; retraining required: {'yes' if rep['retrain']['required'] else 'no'}; report: reports/monitor.html")
+    from ml_lifecycle.drift import alert_lines
+    d = Path(out_dir or 'reports')
+    rep = read_json(Path(root)/d/'monitor.json')
+    print(f"monitor: {rep['status']}; retraining required: {'yes' if rep['retrain']['required'] else 'no'}; report: {(d/'monitor.html').as_posix()}"
+          + (" (ad hoc: the monitor stage's outputs are unchanged)" if out_dir else ''))
+    for name, b in (rep.get('batches') or {}).items():
+        for line in alert_lines(b, top): print(f"  {name}: {line}")
     return 3 if fail_on_critical and rep['status'] == 'critical' else 0
 
 # %% ../nbs/01_runner.ipynb #f21613f2
@@ -156,8 +169,17 @@ def run_summary(root:str|Path)->str:
                      + (f"; failed: {', '.join(failed)}" if failed else '') + '; model card: reports/model_card.html')
     if mon: lines.append(f"monitor: {mon['status']}; retraining required: {'yes' if mon['retrain']['required'] else 'no'}; report: reports/monitor.html")
     if ab: lines.append(f"A/B: {ab['verdict']}; report: reports/abtest.html")
-    if not lines: return 'no run yet: `make repro` (or `dvc repro`) writes the reports this summarises'
-    return '\n'.join(lines + ['every metric: dvc metrics show; the docs site: make docs'])
+    warn = _example_warnings(root)
+    if not lines: return '\n'.join(warn + ['no run yet: `make repro` (or `dvc repro`) writes the reports this summarises'])
+    return '\n'.join(warn + lines + ['every metric: dvc metrics show; the docs site: make docs'])
+
+def _example_warnings(root)->list[str]:
+    "`warning:` lines for what params.yaml still holds of the bundled example (see `init_data.example_warnings`)"
+    from ml_lifecycle.core import load_params
+    from ml_lifecycle.init_data import example_warnings
+    if not (Path(root)/'params.yaml').exists(): return []
+    try: return [f'warning: {w}' for w in example_warnings(load_params(Path(root)/'params.yaml'))]
+    except PipelineError as e: return [f'warning: {e}']
 
 # %% ../nbs/01_runner.ipynb #60e12a8c
 def _serve(a)->int:
@@ -170,8 +192,10 @@ def _serve(a)->int:
 def _monitor(a)->int:
     from ml_lifecycle.core import load_params
     root = find_root(); fail = a.fail_on_critical or bool((load_params(root/'params.yaml').get('monitor') or {}).get('fail_on_critical'))
-    rc = run_stage(root/'nbs/44_monitor.ipynb', parameters={'current': str(Path(a.current).resolve())} if a.current else {})
-    return rc or monitor_exit(root, fail)
+    if not a.current: return run_stage(root/'nbs/44_monitor.ipynb') or monitor_exit(root, fail)
+    out = adhoc_dir(a.current)   # an ad-hoc check: never the stage's (DVC's) outputs
+    rc = run_stage(root/'nbs/44_monitor.ipynb', parameters=dict(current=str(Path(a.current).resolve()), out_dir=out), out_dir=out)
+    return rc or monitor_exit(root, fail, out)
 
 def _abtest(a)->int:
     from ml_lifecycle.core import read_json
@@ -189,6 +213,10 @@ def _score(a)->int:
 def _retrain(a)->int:
     from ml_lifecycle.retrain import cli
     return cli(find_root(), a.force, a.dry_run)
+
+def _init_data(a)->int:
+    from ml_lifecycle.init_data import init_data
+    print(init_data(find_root(), a.file, a.target, a.task, a.positive_label, a.keep_example)); return 0
 
 def _registry(a)->int: print(describe(a.cmd, registry_action(a.cmd, a.by, a.reason))); return 0
 
@@ -220,6 +248,12 @@ def _parser()->argparse.ArgumentParser:
     b = sub.add_parser('abtest', help='A/B analysis of a prediction log joined to outcomes (default: abtest section; replay of the test split)')
     b.add_argument('--log', help='prediction-log folder or .jsonl file'); b.add_argument('--outcomes', help='CSV/parquet: request_id, [row], outcome')
     sub.add_parser('status', help='a few lines on the last run: test metric, go/no-go, monitor, A/B (from reports/)')
+    i = sub.add_parser('init-data', help="write params.yaml's data section from a file, and reset the bundled example's card text and costs")
+    i.add_argument('file', help='the training data: CSV (plain or .gz) or parquet')
+    i.add_argument('--target', required=True, help='the column to predict (as in the file, or its normalised name)')
+    i.add_argument('--task', choices=('binary', 'multiclass', 'regression'), help='default: inferred from the target')
+    i.add_argument('--positive-label', help='binary: the positive class (default: the second in sorted order, 1 for 0/1)')
+    i.add_argument('--keep-example', action='store_true', help="leave model_card, business and monitor.simulate as they are")
     t = sub.add_parser('retrain', help="retrain when the monitor's rule says so: dvc repro, then phase 3 decides the champion")
     t.add_argument('--force', action='store_true', help='retrain even if the monitor does not ask for it')
     t.add_argument('--dry-run', action='store_true', help='say what would happen, run nothing')
@@ -228,7 +262,7 @@ def _parser()->argparse.ArgumentParser:
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `ml-lifecycle` command"
     a = _parser().parse_args(argv)
-    handlers = dict(serve=_serve, monitor=_monitor, abtest=_abtest, score=_score, retrain=_retrain, approve=_registry, rollback=_registry,
+    handlers = dict(serve=_serve, monitor=_monitor, **{'init-data': _init_data}, abtest=_abtest, score=_score, retrain=_retrain, approve=_registry, rollback=_registry,
                     status=lambda a: print(run_summary(find_root())) or 0)
     try:
         if a.cmd in handlers: return handlers[a.cmd](a)

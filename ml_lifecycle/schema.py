@@ -12,7 +12,7 @@ from .core import PipelineError, mask_value, provenance, write_json, read_json, 
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'SUMMARY_SCHEMA', 'column_kind', 'column_stats', 'infer_schema', 'validate', 'schema_summary',
-           'load_schema', 'raise_violations', 'scan_data', 'validate_file', 'schema_table']
+           'load_schema', 'raise_violations', 'scan_data', 'validate_file', 'schema_table', 'check_names']
 
 # %% ../nbs/12_schema.ipynb #9a2f0581
 def column_kind(dtype:pl.DataType)->str:
@@ -228,3 +228,15 @@ def schema_table(schema:dict)->pl.DataFrame:
     return pl.DataFrame([dict(column=c, role='target' if c == schema.get('target') else ('private' if c in schema.get('private', []) else ''),
                               kind=s['kind'], dtype=s['dtype'], nullable=s['nullable'], null_share=s['null_share'], values=rng(s))
                          for c, s in schema['columns'].items()])
+
+# %% ../nbs/12_schema.ipynb #a0ca9d65
+def check_names(d:dict,           # the `data` section of the ingest record
+                columns:list[str], # the columns of the data
+                src:str='data/interim/ingest.json'
+               ):
+    "Raise one line for an identifier column named like a column the scored file adds (it cannot be kept apart there)"
+    from ml_lifecycle.core import SCORED_COLUMNS as OUT_COLUMNS
+    for c in d.get('id_columns') or []:
+        if c in columns and c not in (d.get('pii_columns') or []) and (c in OUT_COLUMNS or c.startswith('score_')):
+            raise PipelineError(f"{src}: identifier column {c!r} has the name of a column the scored file adds ({', '.join(OUT_COLUMNS)}, score_<class>); "
+                                f"rename it in the source data (e.g. {c}_id) or drop it with data.drop_columns")

@@ -13,8 +13,9 @@ import numpy as np, polars as pl
 import pyarrow as pa, pyarrow.parquet as pq
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
-from .core import PipelineError, atomic_path, read_json
+from .core import PipelineError, atomic_path, read_json, SCORED_COLUMNS
 from .features import to_model_frame
+from .ingest import normalise_names, conform, unparsed, check_inputs, check_csv_lines
 from .baseline import predict_scores
 from .package import Package, load_package
 from .serve import UNSEEN, Scorer, label_of, probe_columns, decision_threshold, model_version
@@ -24,7 +25,7 @@ __all__ = ['SCORE_DEFAULTS', 'READ_ERRORS', 'OUT_COLUMNS', 'score_params', 'chec
            'input_schema', 'check_input', 'whole_records', 'csv_chunks', 'read_chunks', 'keep_columns',
            'category_tables', 'lookup_rows', 'vector_features', 'probe_frame', 'batch_scorer', 'chunk_inputs',
            'chunk_scores', 'label_series', 'output_frame', 'prefetch', 'write_chunks', 'check_chunk', 'package_version',
-           'score_file', 'score_threshold', 'summary_line', 'cli']
+           'batch_record', 'score_file', 'score_threshold', 'summary_line', 'cli']
 
 # %% ../nbs/41_score.ipynb #efbe7eea
 SCORE_DEFAULTS = dict(input='data/processed/test.parquet', output='data/scored/test.parquet', chunk_rows=100_000, keep=None, threshold=None)
@@ -56,34 +57,30 @@ def input_kind(path:str|Path)->str:
     raise PipelineError(f"{p}: file to score must be a .csv, .csv.gz or .parquet file")
 
 def scan_input(path:str|Path)->pl.LazyFrame:
-    "A lazy polars scan of the file (for looking at a few rows; scoring reads it in chunks)"
-    return pl.scan_parquet(path) if input_kind(path) == 'parquet' else pl.scan_csv(path, infer_schema_length=10_000)
+    "A lazy polars scan of the file as stored (for looking at a few rows; scoring reads it in chunks)"
+    return pl.scan_parquet(path) if input_kind(path) == 'parquet' else pl.scan_csv(path, infer_schema=False)
 
 READ_ERRORS = (pl.exceptions.PolarsError, pa.ArrowException, OSError, EOFError, UnicodeDecodeError)
 
 def _open(p:Path): return gzip.open(p, 'rb') if p.name.endswith('.gz') else open(p, 'rb')
 
 def input_schema(path:str|Path, sample_bytes:int=1 << 22)->pl.Schema:
-    "The file's columns and types (parquet: its footer; CSV: inferred from its first rows), or a one-line error"
+    "The file's columns and types as stored (parquet: its footer; CSV: its header, every column text), or a one-line error"
     p = Path(path)
     try:
         if input_kind(p) == 'parquet': return pl.from_arrow(pq.read_schema(p).empty_table()).schema
         with _open(p) as f: head = f.read(sample_bytes)
-        return pl.read_csv(io.BytesIO(head[:whole_records(head)] or head), infer_schema_length=10_000).schema
+        return pl.read_csv(io.BytesIO(head[:whole_records(head)] or head), infer_schema=False, n_rows=1).schema
     except READ_ERRORS as e: raise PipelineError(f"{p}: cannot read: {_line(e)}") from None
 
 def _line(e)->str: return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
 
-def check_input(schema:pl.Schema, # the file's columns and types
-                roles:dict,       # the model's column roles
-                path              # the file, for the message
+def check_input(columns:list[str], # the file's columns, normalised
+                roles:dict,        # the model's column roles
+                path               # the file, for the message
                ):
-    "Stop with one line when a model input is missing or a numeric input is not numeric"
-    need = roles['numeric'] + roles['onehot'] + roles['target']
-    if gone := [c for c in need if c not in schema]: raise PipelineError(f"{path}: missing model input column(s) {gone}")
-    for c in roles['numeric']:
-        if not (schema[c].is_numeric() or schema[c] == pl.Null):
-            raise PipelineError(f"{path}: column '{c}' is {schema[c]}; the model expects numbers")
+    "Stop with one line naming the model inputs the file lacks"
+    check_inputs(columns, roles['numeric'] + roles['onehot'] + roles['target'], str(path))
 
 # %% ../nbs/41_score.ipynb #3ddbfcba
 def whole_records(buf:bytes)->int:
@@ -92,9 +89,9 @@ def whole_records(buf:bytes)->int:
     while cut >= 0 and buf.count(b'"', 0, cut) % 2: cut = buf.rfind(b'\n', 0, cut)
     return cut + 1
 
-def csv_chunks(p:Path, schema:pl.Schema, cols:list[str], chunk_rows:int):
-    "The CSV's `cols` as frames of about `chunk_rows` rows, read block by block"
-    parse = lambda b: pl.read_csv(io.BytesIO(header + b), schema_overrides=schema, infer_schema=False, columns=cols)
+def csv_chunks(p:Path, cols:list[str], chunk_rows:int):
+    "The CSV's `cols` as frames of text columns, about `chunk_rows` rows each, read block by block"
+    parse = lambda b: pl.read_csv(io.BytesIO(header + b), infer_schema=False, columns=cols)
     with _open(p) as f:
         header, rest = f.readline(), f.read(1 << 12)
         size = max(1 << 12, int(len(rest) / max(rest.count(b'\n'), 1) * chunk_rows))  # bytes of about chunk_rows rows
@@ -106,17 +103,17 @@ def csv_chunks(p:Path, schema:pl.Schema, cols:list[str], chunk_rows:int):
             rest = buf[cut:]
             if not block: return
 
-def read_chunks(path:str|Path, schema:pl.Schema, cols:list[str], chunk_rows:int, categories:list[str]=()):
+def read_chunks(path:str|Path, cols:list[str], chunk_rows:int, categories:list[str]=()):
     "The file's `cols`, about `chunk_rows` rows at a time (parquet: `categories` as Categorical); a read error becomes one line"
     p = Path(path)
     it = (pl.from_arrow(b) for b in pq.ParquetFile(p, read_dictionary=list(categories)).iter_batches(chunk_rows, columns=cols)) \
          if input_kind(p) == 'parquet' \
-         else csv_chunks(p, schema, cols, chunk_rows)
+         else csv_chunks(p, cols, chunk_rows)
     try: yield from it
     except READ_ERRORS as e: raise PipelineError(f"{p}: cannot read: {_line(e)}") from None
 
 # %% ../nbs/41_score.ipynb #f6e53244
-OUT_COLUMNS = ('score', 'label', 'prediction', 'model_version')
+OUT_COLUMNS = SCORED_COLUMNS  # defined in core, so the schema stage can refuse identifiers with these names
 
 def keep_columns(keep:list|None, # columns asked for; None: the identifier columns the file has
                  d:dict,         # ingest's `data` section (id_columns, pii_columns)
@@ -295,23 +292,39 @@ def package_version(model, root:str|Path='.')->str:
     return str(getattr(model, 'manifest', {}).get('version') or 'unversioned')
 
 # %% ../nbs/41_score.ipynb #2088877a
+def batch_record(record:dict|None, # the ingest record (data/interim/ingest.json), or None
+                 roles:dict        # the model's column roles
+                )->dict:           # the record, with a kind for every model input
+    "The rules a file to score is read with: the ingest record's, the model's roles filling in the kinds it lacks"
+    rec = dict(record or {})
+    kinds = {c: 'numeric' for c in roles['numeric']} | {c: 'categorical' for c in roles['onehot'] + roles['target']}
+    return rec | dict(kinds=kinds | (rec.get('kinds') or {}), data=rec.get('data') or {})
+
 def score_file(src:str|Path,            # CSV, CSV.gz or parquet file of raw rows
                dst:str|Path,            # parquet file to write (replaced atomically)
                model:Package|Scorer,    # the package, or the API's Scorer
                chunk_rows:int=100_000,  # rows per chunk (about, for CSV)
-               keep:list|None=None,     # input columns to copy; None: the identifier columns of `data`
-               data:dict|None=None,     # ingest's `data` section (id_columns, pii_columns)
+               keep:list|None=None,     # input columns to copy; None: the identifier columns of the record's `data`
+               record:dict|None=None,   # the ingest record: reading rules, id and PII columns; None: the model's roles only
                threshold:float=0.5,     # binary decision threshold (for a package)
                version:str|None=None,   # model version; None: the package's, as the API reports it
                check_rows:int=1000,     # rows of the first chunk checked against the pipeline
                progress=None            # called with the rows done after each chunk
-              )->dict:                  # rows, chunks, seconds, rows_per_s, output, model_version, feature_step, ...
-    "Score a file in chunks with the API's model object, to parquet"
+              )->dict:                  # rows, chunks, seconds, rows_per_s, output, model_version, feature_step, values_not_parsed, ...
+    "Score a file in chunks with the API's model object, read with the training file's rules, to parquet"
     t0, sc = time.perf_counter(), batch_scorer(model, threshold)
-    schema = input_schema(src); check_input(schema, sc.roles, src); check_chunk_rows(chunk_rows)
-    kept, version = keep_columns(keep, data or {}, schema.names(), src), version or package_version(model)
+    rec, raw = batch_record(record, sc.roles), input_schema(src)
+    names = normalise_names(raw.names(), str(src)); back = {n: c for c, n in names.items()}
+    have = [n for n in names.values() if n not in (rec.get('dropped_columns') or [])]
+    check_input(have, sc.roles, src); check_chunk_rows(chunk_rows)
+    if input_kind(src) == 'csv': check_csv_lines(src, rec['data'].get('short_lines') or 'error')
+    kept, version = keep_columns(keep, rec['data'], have, src), version or package_version(model)
     step, cols = vector_features(sc.pipeline[0], sc.roles), list(dict.fromkeys(kept + sc.columns))
-    n = dict(rows=0, chunks=0, diff=None)
+    n, lost = dict(rows=0, chunks=0, diff=None), {}
+    def prepared(raw_df:pl.DataFrame)->tuple:
+        for c, k in unparsed(raw_df.lazy(), rec, str(src)).items(): lost[c] = lost.get(c, 0) + k
+        df = conform(raw_df.lazy(), rec, str(src)).collect()
+        return df, chunk_inputs(sc, df, step)
     def scored(item)->pl.DataFrame:
         df, X = item
         s = chunk_scores(sc, df, step, X)
@@ -319,12 +332,11 @@ def score_file(src:str|Path,            # CSV, CSV.gz or parquet file of raw row
         n['rows'] += df.height; n['chunks'] += df.height > 0
         if progress: progress(n['rows'])
         return output_frame(df, s, sc, kept, version)
-    cats = [c for c in sc.roles['onehot'] + sc.roles['target'] if schema[c] == pl.String]  # parquet: read as categories
-    chunks = _or_empty(read_chunks(src, schema, cols, chunk_rows, cats), pl.DataFrame(schema={c: schema[c] for c in cols}))
-    write_chunks(map(scored, prefetch(chunks, lambda df: (df, chunk_inputs(sc, df, step)))), dst)
+    chunks = _or_empty(read_chunks(src, [back[c] for c in cols], chunk_rows), pl.DataFrame(schema={back[c]: raw[back[c]] for c in cols}))
+    write_chunks(map(scored, prefetch(chunks, prepared)), dst)
     sec = time.perf_counter() - t0
     return dict(rows=n['rows'], chunks=int(n['chunks']), seconds=round(sec, 3), rows_per_s=round(n['rows'] / sec), output=str(dst),
-                model_version=version, feature_step='vectorised' if step else 'pipeline', max_abs_diff_first_chunk=n['diff'])
+                model_version=version, feature_step='vectorised' if step else 'pipeline', max_abs_diff_first_chunk=n['diff'], values_not_parsed=lost)
 
 def _or_empty(chunks, empty:pl.DataFrame):
     "The chunks, or one empty chunk when there are none (the output still gets its columns)"
@@ -339,7 +351,9 @@ def score_threshold(s:dict, root:Path)->float:
 
 def summary_line(r:dict)->str:
     "One line for a scoring run"
-    return f"scored {r['rows']:,} rows in {r['chunks']} chunk(s), {r['seconds']:.1f} s ({r['rows_per_s']:,} rows/s), model {r['model_version']} -> {r['output']}"
+    lost = r.get('values_not_parsed') or {}
+    return (f"scored {r['rows']:,} rows in {r['chunks']} chunk(s), {r['seconds']:.1f} s ({r['rows_per_s']:,} rows/s), model {r['model_version']} -> {r['output']}"
+            + (f"; values that did not read as their column's kind, scored as missing: {lost}" if lost else ''))
 
 def cli(root:str|Path,            # project root
         input:str|Path,           # file to score
@@ -353,5 +367,5 @@ def cli(root:str|Path,            # project root
     ing = root/'data/interim/ingest.json'
     pkg = load_package(Path(model).resolve() if model else root/'models/model'); version = package_version(pkg, root)
     r = score_file(Path(input).resolve(), Path(output).resolve(), pkg,
-                   chunk_rows or s['chunk_rows'], s['keep'], read_json(ing)['data'] if ing.exists() else None, score_threshold(s, root), version)
+                   chunk_rows or s['chunk_rows'], s['keep'], read_json(ing) if ing.exists() else None, score_threshold(s, root), version)
     print(summary_line(r)); return 0

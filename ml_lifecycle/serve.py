@@ -26,7 +26,7 @@ from sklearn.impute import SimpleImputer, MissingIndicator
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import RobustScaler, StandardScaler
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, CONTENT_TYPE_LATEST
-from .core import PipelineError, read_json, file_md5, mask_value
+from .core import PipelineError, fresh_label, read_json, file_md5, mask_value
 from .explain import explained_members, output_space, model_shap, source_columns, group_values, row_output
 from .features import load_verified_skops
 from .package import load_package, verify_package
@@ -39,11 +39,11 @@ __all__ = ['log', 'CHAMPION_ALIAS', 'DEFAULT_FOLDER', 'REGISTRY_URI', 'SERVE_DEF
            'fetch_package', 'own_reports', 'alias_version', 'resolve_model', 'serve_config', 'model_inputs',
            'field_specs', 'show', 'check_value', 'check_records', 'model_frame', 'compile_features', 'probe_columns',
            'label_of', 'Scorer', 'linear_shap', 'serve_shap', 'explain_rows', 'package_scorer', 'baseline_scorer',
-           'load_schema', 'decision_threshold', 'model_version', 'PredictionLog', 'Metrics', 'ApiError', 'parse_body',
-           'read_body', 'check_query', 'metadata', 'Service', 'predict', 'create_app', 'ErrorItem', 'Errors', 'Message',
-           'Health', 'Fallback', 'LogStatus', 'Ready', 'Flags', 'Contribution', 'Explanation', 'Prediction',
-           'Predictions', 'field_schema', 'request_schema', 'worker_env', 'app_from_env', 'serve', 'go_warning',
-           'serve_settings']
+           'load_schema', 'decision_threshold', 'model_version', 'PredictionLog', 'Metrics', 'ApiError', 'is_batch',
+           'parse_body', 'read_body', 'check_query', 'metadata', 'Service', 'predict', 'create_app', 'ErrorItem',
+           'Errors', 'Message', 'Health', 'Fallback', 'LogStatus', 'Ready', 'Flags', 'Contribution', 'Explanation',
+           'Prediction', 'Predictions', 'field_schema', 'request_schema', 'worker_env', 'app_from_env', 'serve',
+           'go_warning', 'serve_settings']
 
 # %% ../nbs/40_serve.ipynb #c45425d1
 log = logging.getLogger('ml_lifecycle.serve')
@@ -377,11 +377,12 @@ def _categorical_branch(t, cols:list[str]):
     cats = getattr(t[-1] if isinstance(t, Pipeline) else t, 'categories_', None)
     if cats is None or len(cats) != len(cols): return None
     known = [[v for v in cs if isinstance(v, str)] for cs in cats]
-    tmpl = [k[0] if k else UNSEEN for k in known]
+    unseen = [fresh_label(UNSEEN, k, exact=True) for k in known]  # a category this column never had
+    tmpl = [k[0] if k else u for k, u in zip(known, unseen)]
     base = np.asarray(t.transform(pd.DataFrame({c: pd.array([v], dtype=STR) for c, v in zip(cols, tmpl)})), dtype=float)[0]
     tables, used = [], np.zeros(len(base), bool)
     for j, c in enumerate(cols):
-        vals = known[j] + [UNSEEN, None]
+        vals = known[j] + [unseen[j], None]
         probe = pd.DataFrame({k: pd.array(vals if k == c else [tmpl[i]] * len(vals), dtype=STR) for i, k in enumerate(cols)})
         out = np.asarray(t.transform(probe), dtype=float)
         m = (out != base).any(0)
@@ -651,11 +652,19 @@ def _loads(body:bytes):
         try: return json.loads(body)
         except (ValueError, RecursionError): raise ApiError(400, [_err(('body',), f'malformed JSON: {_first_line(e)}', 'json_invalid')]) from None
 
-def parse_body(body:bytes, max_rows:int)->tuple[list, bool]: # (records, single)
+def is_batch(obj:dict, # a request body's JSON object
+             fields=()    # the model's input fields
+            )->bool:
+    "Whether a body is the batch envelope: it has `records`, holding a list unless `records` is an input of the model"
+    return 'records' in obj and (isinstance(obj['records'], list) or 'records' not in fields)
+
+def parse_body(body:bytes, max_rows:int,
+               fields=()  # the model's input fields (one called `records` is a field, not the envelope)
+              )->tuple[list, bool]: # (records, single)
     "Records from a /predict body: one JSON object, or {'records': [objects]}; else an ApiError"
     obj = _loads(body)
     if not isinstance(obj, dict): raise ApiError(422, [_err(('body',), 'expected a JSON object (one record) or {"records": [...]}', 'type_error')])
-    if 'records' not in obj: return [obj], True
+    if not is_batch(obj, fields): return [obj], True
     recs = obj['records']
     if len(obj) > 1: raise ApiError(422, [_err(('body', k), f"extra field {show(k)} beside 'records'", 'extra_forbidden') for k in list(obj)[:MAX_ERRORS] if k != 'records'])
     if not isinstance(recs, list) or not recs: raise ApiError(422, [_err(('body', 'records'), 'expected a non-empty list of records', 'type_error')])
@@ -804,7 +813,7 @@ def _explain(sc:Scorer, cols:dict, s:np.ndarray, top:int, rid:str)->list[dict]:
 def predict(svc:Service, body:bytes, rid:str, explain:int|None=None)->tuple[dict, BackgroundTask|None]:
     "The /predict answer for a request body (with `explain` contributions per row), and the shadow task to run after it; ApiError on bad input"
     t0, cfg = time.perf_counter(), svc.cfg
-    records, single = parse_body(body, cfg['max_rows'])
+    records, single = parse_body(body, cfg['max_rows'], svc.specs)
     cols, flags, errors = check_records(records, svc.specs, svc.columns, single, cfg['max_string'])
     if errors: raise ApiError(422, errors)
     arm = assign_arm(rid, cfg['share'], cfg['salt']) if cfg['mode'] == SPLIT else CHAMPION

@@ -390,12 +390,13 @@ def test_phase4_monitor_command_exit_codes_for_schedulers(repro, tmp_path):
     test.with_columns(pl.col('hours_per_week') + 25).write_parquet(tmp_path/'shifted.parquet')
     r = sh(f'ml-lifecycle monitor --current {tmp_path}/shifted.parquet --fail-on-critical', root, check=False)
     assert r.returncode == 3 and 'monitor: critical' in r.stdout, (r.stdout, r.stderr)
-    assert json.loads((root/'reports/monitor.json').read_text())['batches']['shifted.parquet']['status'] == 'critical'
-    test.drop('occupation').write_parquet(tmp_path/'lacks.parquet')   # a missing column is a critical check, not a crash
+    assert json.loads((root/'reports/adhoc/monitor-shifted/monitor.json').read_text())['batches']['shifted.parquet']['status'] == 'critical'
+    assert 'hours_per_week (feature): PSI' in r.stdout  # the reasons behind the status, not just the status
+    test.drop('occupation').write_parquet(tmp_path/'lacks.parquet')   # a batch without a model input is refused, never scored without it
     r = sh(f'ml-lifecycle monitor --current {tmp_path}/lacks.parquet', root, check=False)
-    assert r.returncode == 0 and 'monitor: critical' in r.stdout
-    rep = json.loads((root/'reports/monitor.json').read_text())['batches']['lacks.parquet']
-    assert rep['missing'] == ['occupation']
+    first = r.stderr.splitlines()[0]
+    assert r.returncode == 1 and 'lacks.parquet: lacks 1 of the model' in first and 'occupation' in first, r.stderr
+    assert not (root/'reports/adhoc/monitor-lacks').exists()
     r = sh(f'ml-lifecycle monitor --current {tmp_path}/none.parquet', root, check=False)
     assert r.returncode == 1 and 'current batch not found' in r.stderr.splitlines()[0]
 
@@ -472,7 +473,7 @@ def test_phase4_abtest_replay_then_the_command_on_a_prediction_log(repro, tmp_pa
     assert r.returncode == 1 and '--outcomes' in r.stderr.splitlines()[0]
     # the monitor reads the same log as its current batch (served rows' inputs)
     r = sh(f'ml-lifecycle monitor --current {log}', root)
-    m = json.loads((root/'reports/monitor.json').read_text())
+    m = json.loads((root/'reports/adhoc/monitor-log/monitor.json').read_text())
     batch = next(iter(m['batches'].values()))
     assert batch['rows']['current'] == pl.read_parquet(outcomes).height and batch['status'] in ('ok', 'warning')
     err = next(c for c in batch['checks'] if c['metric'] == 'error_rate')   # the log's fallbacks: none in the replay
