@@ -15,8 +15,8 @@ from .ingest import scan_source, normalise_name, normalise_names, clean_text, ty
 
 # %% auto #0
 __all__ = ['SENSITIVE_WORDS', 'SENSITIVE_COMPOUNDS', 'ID_NAME', 'DEFAULT_NA', 'EXAMPLE_SOURCE', 'EXAMPLE_CARD_MARK',
-           'EXAMPLE_BUSINESS', 'TODO', 'NEUTRAL_CARD', 'NEUTRAL_BUSINESS', 'guess_sensitive', 'guess_ids',
-           'looks_datetime', 'data_section', 'example_warnings', 'init_params', 'init_data']
+           'EXAMPLE_BUSINESS', 'TODO', 'NEUTRAL_CARD', 'NEUTRAL_BUSINESS', 'DATA_COMMENTS', 'guess_sensitive',
+           'guess_ids', 'looks_datetime', 'data_section', 'example_warnings', 'init_params', 'init_data']
 
 # %% ../nbs/17_init_data.ipynb #9cb1bcd7
 SENSITIVE_WORDS = frozenset({'sex', 'gender', 'race', 'ethnic', 'ethnicity', 'age', 'religion', 'religious', 'nationality',
@@ -43,7 +43,7 @@ def guess_ids(sample:pl.DataFrame, # typed rows
     return out
 
 # %% ../nbs/17_init_data.ipynb #a2ac12fc
-DEFAULT_NA = ('?', '', 'NA', 'N/A', 'null', 'NULL', 'None')
+DEFAULT_NA = ('?', '')  # as the template's: 'NA' or 'None' may be real levels (North America), so they are not assumed missing
 
 def looks_datetime(s:pl.Series, min_share:float=0.99)->bool:
     "Whether a column holds dates: a temporal type, or text of which `min_share` parses as dates"
@@ -117,8 +117,15 @@ def _flow(v):
     if not isinstance(v, list): return v
     s = CommentedSeq(v); s.fa.set_flow_style(); return s
 
-def _set(section, values:dict):
-    for k, v in values.items(): section[k] = _flow(v)
+DATA_COMMENTS = dict(target_map='rename target labels before anything else', na_values='strings that mean "missing"',
+                     weight_column='a sample weight is never a feature', drop_columns='dropped at ingest',
+                     sensitive_features='kept out of the features, judged for fairness', time_column='set it for a time-based split')
+
+def _set(section, values:dict, comments:dict|None=None):
+    "Set keys of a ruamel mapping; replace the end-of-line comments named in `comments` (the example's no longer apply)"
+    for k, v in values.items():
+        section[k] = _flow(v)
+        if k in (comments or {}): section.yaml_add_eol_comment(f'# {comments[k]}', k, column=30)
 
 def init_params(path:str|Path,     # params.yaml
                 data:dict,          # from `data_section`
@@ -129,7 +136,7 @@ def init_params(path:str|Path,     # params.yaml
     from ruamel.yaml import YAML
     path = Path(path); y = YAML(); y.preserve_quotes = True; y.width = 4096
     doc = y.load(path.read_text())
-    _set(doc['data'], data)
+    _set(doc['data'], data, DATA_COMMENTS)
     if reset_example:
         _set(doc.setdefault('model_card', {}), NEUTRAL_CARD)
         _set(doc.setdefault('business', {}), NEUTRAL_BUSINESS)
