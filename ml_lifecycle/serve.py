@@ -28,7 +28,7 @@ from sklearn.preprocessing import RobustScaler, StandardScaler
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, CONTENT_TYPE_LATEST
 from .core import PipelineError, fresh_label, read_json, file_md5, mask_value
 from .explain import explained_members, output_space, model_shap, source_columns, group_values, row_output
-from .features import load_verified_skops
+from .features import load_verified_skops, one_line
 from .package import load_package, verify_package
 from .abtest import CHAMPION, CHALLENGER, OFF, SPLIT, SHADOW, check_mode, check_unit, assign_arm
 
@@ -70,7 +70,7 @@ def _read(p:Path|None)->dict|None:
     "A JSON file's content; None when it does not exist; a one-line error naming it when it is not JSON"
     if not p or not Path(p).exists(): return None
     try: return read_json(p)
-    except ValueError as e: raise PipelineError(f"{p}: not valid JSON ({str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__})") from None  # UnicodeDecodeError too
+    except ValueError as e: raise PipelineError(f"{p}: not valid JSON ({one_line(e)})") from None  # UnicodeDecodeError too
 
 def folder_version(root:str|Path, folder:str|Path)->str:
     "The version a package folder serves under: its registry version from reports/tune.json (models/model), the manifest's, or a hash"
