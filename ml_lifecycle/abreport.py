@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np, orjson, polars as pl
 from scipy import special
 from .core import PipelineError
+from .ingest import scan_source, normalise_names, clean_text
 from . import abtest, card
 from .abtest import CHAMPION, CHALLENGER, ARMS
 
@@ -19,7 +20,7 @@ __all__ = ['LOG_FIELDS', 'REQUIRED', 'INPUT_PREFIX', 'AB_DEFAULTS', 'METRICS', '
            'file_schema', 'output_columns', 'input_names', 'scan_log_file', 'utc', 'before_day', 'read_prediction_log',
            'log_line', 'abtest_params', 'read_outcomes', 'join_outcomes', 'outcome_kind', 'arm_counts', 'side_checks',
            'compare', 'check_warnings', 'verdict', 'cumulative_z', 'plot_cumulative', 'outputs_struct', 'outcome_of',
-           'replay_split', 'write_log', 'arms_table', 'test_table', 'summary_line', 'ab_metrics']
+           'replay_split', 'write_log', 'arms_table', 'test_table', 'summary_line', 'ab_metrics', 'ab_paths']
 
 # %% ../nbs/45_abreport.ipynb #56d7460b
 def log_files(path:str|Path)->list[Path]:
@@ -119,7 +120,7 @@ def log_line(rid, arm='champion', served=True, row=0, time='2024-05-01T10:00:00.
 
 # %% ../nbs/45_abreport.ipynb #528987cf
 AB_DEFAULTS = dict(log=None, outcomes=None, since=None, share=0.5, salt='ab', alpha=0.05, power=0.8,
-                   mde=0.02, relative=True, looks=None, metric='auto', replay_outcome='correct')
+                   mde=0.10, relative=True, looks=None, metric='auto', replay_outcome='value')
 METRICS, REPLAY_OUTCOMES = ('auto', 'binary', 'continuous'), ('correct', 'value')
 
 def abtest_params(p:dict, src:str='params.yaml')->dict:
@@ -139,18 +140,28 @@ def abtest_params(p:dict, src:str='params.yaml')->dict:
     return a | dict(salt=str(a['salt']))
 
 # %% ../nbs/45_abreport.ipynb #74f77fd0
-def read_outcomes(path:str|Path)->pl.DataFrame: # request_id, row, outcome
-    "The outcomes file as (request_id, row, outcome), checked, or a one-line error"
+def read_outcomes(path:str|Path,            # CSV (optionally .gz, .tsv) or parquet file
+                  na_values:list|None=None,  # the missing markers of the training file (`data.na_values`)
+                  field:str='abtest.outcomes'# the setting or option that names the file, for messages
+                 )->pl.DataFrame:            # request_id, row, outcome
+    "The outcomes file read with ingest's rules (line checks, names, missing markers), as (request_id, row, outcome), or a one-line error"
     p = Path(path)
-    if not p.exists(): raise PipelineError(f"{p}: outcomes file not found; expected a CSV or parquet file with request_id and outcome")
-    if p.suffix == '.parquet': df = pl.read_parquet(p)
-    elif p.name.endswith(('.csv', '.csv.gz')): df = pl.read_csv(p, infer_schema_length=10_000, schema_overrides=dict(request_id=pl.String))
-    else: raise PipelineError(f"{p}: outcomes must be a .csv, .csv.gz or .parquet file")
-    if miss := [c for c in ('request_id', 'outcome') if c not in df.columns]: raise PipelineError(f"{p}: no column(s) {miss}; expected request_id, outcome (and optionally row)")
-    try: df = df.select(pl.col('request_id').cast(pl.String), (pl.col('row') if 'row' in df.columns else pl.lit(0)).cast(pl.Int64).alias('row'), pl.col('outcome').cast(pl.Float64))
+    if not p.exists(): raise PipelineError(f"{p}: outcomes file not found ({field}); expected a CSV or parquet file with request_id and outcome")
+    lf = scan_source(p, 'error', field)   # a line with too many or too few fields, a broken quote: one line naming it
+    lf = clean_text(lf.rename(normalise_names(lf.collect_schema().names(), str(p))), list(na_values or []))
+    df = lf.collect()
+    if miss := [c for c in ('request_id', 'outcome') if c not in df.columns]:
+        raise PipelineError(f"{p}: no column(s) {miss}; expected request_id, outcome (and optionally row)")
+    out = df['outcome']
+    if out.dtype == pl.String: out = out.replace({'true': '1', 'false': '0', 'True': '1', 'False': '0'})
+    try: df = pl.DataFrame(dict(request_id=df['request_id'].cast(pl.String),
+                                row=df['row'].cast(pl.Int64) if 'row' in df.columns else pl.Series([0] * df.height, dtype=pl.Int64),
+                                outcome=out.cast(pl.Float64)))
     except pl.exceptions.PolarsError: raise PipelineError(f"{p}: outcome must hold numbers (0/1 or a metric) and row whole numbers") from None
+    if n := df['request_id'].null_count(): raise PipelineError(f"{p}: {n:,} row(s) without a request_id; each outcome must name the request it follows")
     if n := df.select('request_id', 'row').is_duplicated().sum(): raise PipelineError(f"{p}: {n:,} rows share a (request_id, row) with another; expected one outcome per prediction")
     return df
+
 
 # %% ../nbs/45_abreport.ipynb #db309bce
 def join_outcomes(lf:pl.LazyFrame,    # `read_prediction_log`
@@ -272,7 +283,7 @@ def outputs_struct(s:np.ndarray, labels:list, task:str, classes:list|None)->pl.S
     "The `outputs` column of log lines: {score, label} or {scores: {class: p}, label}"
     if task == 'multiclass':
         names = [str(c) for c in (classes or range(s.shape[1]))]
-        sc = pl.DataFrame({n: s[:, k] for k, n in enumerate(names)}).to_struct('scores')
+        sc = pl.DataFrame({n: np.asarray(s[:, k], float) for k, n in enumerate(names)}).to_struct('scores')  # float64 whatever the model gave (XGBoost: float32)
         return pl.DataFrame(dict(scores=sc, label=pl.Series(labels))).to_struct('outputs')
     return pl.DataFrame(dict(score=np.asarray(s, float), label=pl.Series(labels))).to_struct('outputs')
 
@@ -344,11 +355,11 @@ def test_table(res:dict)->str:
                           dict(item='plan', value=f"mde {pl_['mde']:g}{' relative' if pl_['relative'] else ''}, power {pl_['power']:g}",
                                detail=(f"needs {need[CHAMPION]:,} / {need[CHALLENGER]:,} per arm; reached {pl_['fraction']:.0%}; power now {card.fmt(pl_['achieved_power'])}" if need else 'no plan'))])
 
-def summary_line(rep:dict)->str:
+def summary_line(rep:dict, report:str='reports/abtest.html')->str:
     "One line for the CLI: verdict, the main numbers, where the report is"
     r = rep['result']; l = r['lift']['value']
     return (f"abtest: {rep['verdict']} ({'replay of the test split' if rep['source']['replay'] else 'production log'}); "
-            f"{r['test']['name']} {_fmt_p(r['test']['p_value'])}; lift {'undefined' if l is None else f'{l:+.2%}'}; report: reports/abtest.html")
+            f"{r['test']['name']} {_fmt_p(r['test']['p_value'])}; lift {'undefined' if l is None else f'{l:+.2%}'}; report: {report}")
 
 def ab_metrics(rep:dict)->dict:
     "The few numbers `dvc metrics diff` compares"
@@ -358,3 +369,14 @@ def ab_metrics(rep:dict)->dict:
                 **{f'{key}_{a}': r['arms'][a][key] for a in ARMS}, **{f'n_{a}': r['arms'][a]['n'] for a in ARMS},
                 planned_n=None if need is None else need[CHAMPION], fraction=r['plan']['fraction'], srm_p=r['checks']['srm_p'],
                 without_outcome=rep['join']['without_outcome'])
+
+# %% ../nbs/45_abreport.ipynb #abpaths
+def ab_paths(root:str|Path,           # project root
+             out_dir:str|Path|None=None # an ad-hoc analysis's folder (relative to root); None: the stage's outputs
+            )->dict:                  # json, html, metrics, figures, base (the folder the HTML's images are relative to)
+    "Where the A/B report, page, metrics and figures go"
+    root = Path(root)
+    if out_dir is None: return dict(json=root/'reports/abtest.json', html=root/'reports/abtest.html', metrics=root/'metrics/abtest.json',
+                                    figures=root/'reports/figures/abtest', base=root/'reports')
+    d = root/out_dir
+    return dict(json=d/'abtest.json', html=d/'abtest.html', metrics=d/'metrics.json', figures=d/'figures', base=d)

@@ -90,7 +90,8 @@ def metrics_section(ev:dict)->str:
     "Test metrics of model, baseline (and champion) with their confidence intervals"
     models = list(ev['test'])
     rows = [dict(metric=m, **{k: ci(ev['test'][k][m]) for k in models}) for m in ev['test']['model']]
-    lift = '; '.join(f"{fmt(v * 100, 1)}% of the {k}'s error removed" for k, v in ev['lift'].items())
+    lift = '; '.join(f"{fmt(v * 100, 1)}% of the {k}'s error removed" if v is not None else f"undefined against the {k} (it makes no error on test)"
+                     for k, v in ev['lift'].items())
     return (f"Held-out **test** split ({fmt(ev['rows']['test'])} rows, never used before this phase). Primary metric: "
             f"`{ev['primary_metric']}`. Intervals: {fmt(ev['bootstrap']['ci'] * 100, 0)}% percentile bootstrap over "
             f"{fmt(ev['bootstrap']['resamples'])} resamples.\n\n" + md_table(rows) + f"\n\nLift on `{ev['primary_metric']}`: {lift}.")

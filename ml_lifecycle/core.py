@@ -12,10 +12,10 @@ import yaml
 
 # %% auto #0
 __all__ = ['TASKS', 'STRATEGIES', 'DEFAULTS', 'SCORED_COLUMNS', 'PII_KEY_ENV', 'PII_KEY_FILE_ENV', 'MIN_KEY_CHARS',
-           'PIPELINE_WRITTEN', 'PipelineError', 'find_root', 'check_params', 'load_params', 'int_section',
-           'excluded_columns', 'feature_columns', 'fresh_label', 'pii_key_file', 'pii_key', 'mask_value',
-           'mask_columns', 'file_md5', 'params_hash', 'git_commit', 'provenance', 'atomic_path', 'write_json',
-           'read_json']
+           'PIPELINE_WRITTEN', 'STAGE_TIMES', 'PipelineError', 'find_root', 'check_params', 'load_params',
+           'int_section', 'excluded_columns', 'feature_columns', 'fresh_label', 'pii_key_file', 'pii_key', 'mask_value',
+           'mask_columns', 'file_md5', 'params_hash', 'git_commit', 'provenance', 'last_run', 'atomic_path',
+           'write_json', 'read_json']
 
 # %% ../nbs/00_core.ipynb #2968f635
 class PipelineError(Exception):
@@ -240,13 +240,23 @@ def _rel(p, root)->str:
 def provenance(params:dict,        # the params sections this artifact depends on
                inputs:dict|None=None, # {name: path} of the input files
                root:str|Path|None=None # project root (for the git commit)
-              )->dict:             # commit, params, params hash, input hashes, time, library version
-    "The provenance record stored with every artifact"
+              )->dict:             # commit, params, params hash, input hashes, library version
+    "The provenance record stored with every artifact: no clock time in it (see `last_run`)"
     from ml_lifecycle import __version__
     return dict(git_commit=git_commit(root), params=params, params_hash=params_hash(params),
                 inputs={k: dict(path=_rel(v, root), md5=file_md5(v)) for k, v in (inputs or {}).items()},
-                created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds'),
                 ml_lifecycle_version=__version__)
+
+STAGE_TIMES = 'reports/stage_times.json'   # when each stage last finished and how long it took (the runner writes it)
+
+def last_run(root:str|Path, # project root
+             stem:str        # the stage notebook's name, e.g. '21_tune'
+            )->str|None:     # ISO time (UTC) the stage last finished, None when unknown
+    "When a stage last finished, from the side file no stage depends on"
+    f = Path(root)/STAGE_TIMES
+    try: rec = json.loads(f.read_text()).get(stem) if f.exists() else None
+    except ValueError: return None
+    return rec.get('finished_at') if isinstance(rec, dict) else None
 
 # %% ../nbs/00_core.ipynb #878cddbf
 def _umask()->int:

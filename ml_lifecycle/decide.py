@@ -41,6 +41,10 @@ def lift_criterion(ev:dict, min_lift:float)->dict:
     "The model beats the baseline on test by more than `min_lift` (share of the baseline's error removed)"
     l, m = ev['lift']['baseline'], ev['primary_metric']
     t = ev['test']
+    if l is None:  # the baseline made no error on test: there is nothing left to remove, so nothing can beat it
+        return criterion('beats the baseline', None, min_lift, False,
+                         f"test {m} {t['model'][m]['value']:.4f} vs baseline {t['baseline'][m]['value']:.4f}: the baseline makes no error on test, "
+                         "so no model can beat it; the simpler model is the one to ship")
     return criterion('beats the baseline', l, min_lift, l > min_lift,
                      f"test {m} {t['model'][m]['value']:.4f} vs baseline {t['baseline'][m]['value']:.4f}: {l:+.1%} of the baseline's error removed (needs > {min_lift:.0%})")
 

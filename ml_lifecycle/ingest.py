@@ -225,7 +225,11 @@ def resolve_target(y:pl.Series,   # target column, nulls dropped, after target_m
     if n < 2: raise PipelineError(f"{src}: target column '{target}' has a single value ({y[0]!r}) after dropping missing labels; expected at least two classes or values")
     task = task or infer_task(y)
     if task == 'regression':
-        if not y.dtype.is_numeric(): raise PipelineError(f"{src}: target column '{target}' is not numeric (e.g. {y[0]!r}); data.task 'regression' needs numbers")
+        if not y.dtype.is_numeric():
+            bad = y.filter(y.cast(pl.Float64, strict=False).is_null()).unique(maintain_order=True)  # the values that are not numbers
+            ex = bad[0] if bad.len() else y[0]
+            raise PipelineError(f"{src}: target column '{target}' is not numeric ({bad.len()} distinct value(s) are not numbers, e.g. {ex!r}); "
+                                f"data.task 'regression' needs numbers; if {ex!r} means missing, add it to data.na_values")
         return dict(task=task, classes=None, positive_label=None)
     classes = sorted(pl.DataFrame({'y': y}).select(label_expr('y', y.dtype))['y'].unique().to_list())
     if task == 'binary' and len(classes) != 2:

@@ -14,9 +14,10 @@ from .core import PipelineError, atomic_path, check_params
 from .ingest import scan_source, normalise_name, normalise_names, clean_text, type_columns, resolve_target
 
 # %% auto #0
-__all__ = ['SENSITIVE_WORDS', 'SENSITIVE_COMPOUNDS', 'ID_NAME', 'DEFAULT_NA', 'EXAMPLE_SOURCE', 'EXAMPLE_CARD_MARK',
+__all__ = ['SENSITIVE_WORDS', 'SENSITIVE_COMPOUNDS', 'ID_NAME', 'DEFAULT_NA', 'NA_WORDS', 'EXAMPLE_SOURCE', 'EXAMPLE_CARD_MARK',
            'EXAMPLE_BUSINESS', 'TODO', 'NEUTRAL_CARD', 'NEUTRAL_BUSINESS', 'DATA_COMMENTS', 'guess_sensitive',
-           'guess_ids', 'looks_datetime', 'data_section', 'example_warnings', 'init_params', 'init_data']
+           'guess_ids', 'looks_datetime', 'missing_markers', 'data_section', 'example_warnings', 'init_params',
+           'init_data']
 
 # %% ../nbs/17_init_data.ipynb #9cb1bcd7
 SENSITIVE_WORDS = frozenset({'sex', 'gender', 'race', 'ethnic', 'ethnicity', 'age', 'religion', 'religious', 'nationality',
@@ -53,6 +54,22 @@ def looks_datetime(s:pl.Series, min_share:float=0.99)->bool:
     try: return v.str.to_datetime(strict=False).is_not_null().sum() >= min_share * v.len()
     except Exception: return False  # polars could not infer one format for the column
 
+NA_WORDS = ('NA', 'N/A', 'n/a', 'NaN', 'nan', 'null', 'NULL', 'None', 'none', '-', '.', 'missing')
+
+def missing_markers(raw:pl.DataFrame, # text columns as read (`clean_text` applied)
+                    min_share:float=0.5 # share of a column's values that must be numbers
+                   )->dict:           # marker -> the columns where it stands in for a number
+    "Words such as 'NA' that are the only non-numbers in a column of numbers: there they can only mean missing"
+    found = {}
+    for c in raw.columns:
+        s = raw[c]
+        if s.dtype != pl.String or s.null_count() == s.len(): continue
+        v = s.drop_nulls(); num = v.cast(pl.Float64, strict=False).is_not_null()
+        rest = v.filter(~num).unique().to_list()
+        if num.sum() >= min_share * v.len() and rest and all(w in NA_WORDS for w in rest):
+            for w in rest: found.setdefault(w, []).append(c)
+    return found
+
 def _find_target(names:dict, target:str, src:str)->str:
     "The normalised name of `target`, given as in the file or normalised"
     hit = names.get(target) or next((n for n in names.values() if n == normalise_name(target)), None)
@@ -71,14 +88,16 @@ def data_section(path:str|Path,          # the data file (CSV or parquet)
     lf = scan_source(path)
     names = normalise_names(lf.collect_schema().names(), src)
     t = _find_target(names, target, src)
-    lf = clean_text(lf.rename(names), list(na_values))
-    raw = lf.head(sample_rows).collect()
+    lf = lf.rename(names)
+    markers = missing_markers(clean_text(lf, list(na_values)).head(sample_rows).collect())
+    na_values = list(na_values) + [w for w in markers if w not in na_values]  # 'NA' among numbers: missing, in every column
+    raw = clean_text(lf, na_values).head(sample_rows).collect()
     typed, kinds = type_columns(raw.lazy(), raw, {}, None)
     typed = typed.collect()
     info = resolve_target(typed[t].drop_nulls(), task, positive, src, t)
     kinds |= {c: 'datetime' for c in kinds if c != t and looks_datetime(typed[c])}
     ids = guess_ids(typed, kinds, t)
-    return dict(source=src, target=t, task=info['task'], positive_label=info['positive_label'], target_map={}, na_values=list(na_values),
+    return dict(source=src, target=t, task=info['task'], positive_label=info['positive_label'], target_map={}, na_values=na_values, missing_markers=markers,
                 dtypes={}, id_columns=ids, pii_columns=[], time_column=next((c for c, k in kinds.items() if k == 'datetime'), None),
                 weight_column=None, use_weights=False, drop_columns=[],
                 sensitive_features=[c for c in guess_sensitive(list(kinds)) if c not in ids and c != t], sensitive_as_features=False)
@@ -151,13 +170,16 @@ def init_params(path:str|Path,     # params.yaml
 def init_data(root:str|Path, file:str, target:str, task:str|None=None, positive:str|None=None, keep_example:bool=False)->str:
     "Write params.yaml's data section for `file` (and reset the example's card and costs); the summary to print"
     root = Path(root).resolve(); f = Path(file).resolve()
-    d = data_section(f, target, task, positive)
+    d = data_section(f, target, task, positive); markers = d.pop('missing_markers')  # for the summary, not a setting
     d['source'] = str(f.relative_to(root)) if f.is_relative_to(root) else str(f)
     bak = init_params(root/'params.yaml', d, not keep_example)
     lines = [f"params.yaml: data section written for {d['source']} (the previous file is {bak.name})",
              f"  target {d['target']!r}: {d['task']}" + (f", positive class {d['positive_label']!r}" if d['positive_label'] else ''),
              f"  id_columns (never features): {d['id_columns'] or 'none found'}",
              f"  sensitive_features (kept out of features, judged for fairness): {d['sensitive_features'] or 'none found by name'}",
-             f"  time_column: {d['time_column'] or 'none'}" + (" (set split.strategy: time for a time-based split)" if d['time_column'] else '')]
+             f"  time_column: {d['time_column'] or 'none'}" + (" (set split.strategy: time for a time-based split)" if d['time_column'] else ''),
+             f"  na_values (read as missing in every column): {d['na_values']}"
+             + (f"; {', '.join(repr(w) for w in markers)} found among the numbers of {sorted({c for cs in markers.values() for c in cs})}"
+                if markers else '')]
     if not keep_example: lines.append("  model_card: TODO placeholders; business: neutral amounts (every outcome worth 1); monitor.simulate: generic")
     return '\n'.join(lines + ["next: check those lists, write model_card and business in params.yaml, then `make repro`"])

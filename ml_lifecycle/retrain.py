@@ -8,7 +8,7 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/retrain.html.md"""
 from __future__ import annotations
 import datetime as dt, json, os, re, subprocess, sys
 from pathlib import Path
-from .core import PipelineError, read_json, write_json, provenance, load_params, find_root, file_md5
+from .core import PipelineError, read_json, write_json, provenance, load_params, find_root, file_md5, last_run
 from . import drift
 
 # %% auto #0
@@ -17,14 +17,14 @@ __all__ = ['ROLLBACK', 'model_age_days', 'retrain_decision', 'stream_run', 'fail
            'cli']
 
 # %% ../nbs/46_retrain.ipynb #0a3e8b64
-def model_age_days(manifest:dict,                 # models/model/manifest.json
+def model_age_days(built_at:str|None,            # when the package was built (`core.last_run(root, '21_tune')`)
                    now:dt.datetime|None=None       # the time of the decision (default: now, UTC)
                   )->float|None:                   # days since the package was built, None when unknown
-    "How old the model package is, from its provenance"
-    at = (manifest.get('provenance') or {}).get('created_at')
+    "How old the model package is"
+    at = built_at
     if not at: return None
     try: t = dt.datetime.fromisoformat(at)
-    except ValueError: raise PipelineError(f"models/model/manifest.json: provenance.created_at is {at!r}; expected an ISO date-time") from None
+    except ValueError: raise PipelineError(f"reports/stage_times.json: 21_tune.finished_at is {at!r}; expected an ISO date-time") from None
     if t.tzinfo is None: t = t.replace(tzinfo=dt.timezone.utc)
     return round(((now or dt.datetime.now(dt.timezone.utc)) - t).total_seconds() / 86400, 2)
 
@@ -74,7 +74,7 @@ def outcome(before:str|None,     # champion version before the repro
            )->dict:
     "Candidate, verdict and promotion of one retraining run"
     if go is None: return dict(candidate_version=None, verdict=None, status=None, champion_after=after, promoted=False, beats_champion=None,
-                               reason='dvc repro made no new model: the pipeline is up to date (put the new data in data/raw, or change params)')
+                               reason='dvc repro made no new model: the pipeline is up to date (update the file data.source names, or point data.source at the new file, or change params)')
     v = str(go['model']['version'])
     return dict(candidate_version=v, verdict=go['verdict'], status=go['status'], champion_after=after,
                 promoted=after == v and before != v, beats_champion=beats_champion(go), reason=go['reason'])
@@ -134,7 +134,7 @@ def _decide(root:Path, P:dict, force:bool)->tuple[dict, dict]:
     mon_f, man_f = root/'reports/monitor.json', root/'models/model/manifest.json'
     man = read_json(man_f) if man_f.exists() else {}
     rule = monitor_params(P)['retrain']
-    d = retrain_decision(read_json(mon_f) if mon_f.exists() else None, rule, model_age_days(man), force)
+    d = retrain_decision(read_json(mon_f) if mon_f.exists() else None, rule, model_age_days(last_run(root, '21_tune')), force)
     inputs = {k: f for k, f in (('monitor', mon_f), ('model', man_f)) if f.exists()}
     return d, provenance(dict(monitor=dict(retrain=rule)), inputs, root)
 

@@ -107,10 +107,10 @@ def alerts_section(th:dict,                 # `drift.monitor_thresholds(...)`
             + f" Cron example: `0 * * * * cd /srv/project && {cmd[1:-1]} || notify-on-call`.")
 
 # %% ../nbs/47_runbook.ipynb #0b1bcad1
-def monitor_section(mon:dict|None)->str:
+def monitor_section(mon:dict|None, at:str|None=None)->str:
     "The last monitoring status and retraining decision"
     if mon is None: return not_run('monitoring report (reports/monitor.json)', 'ml-lifecycle monitor')
-    at = (mon.get('provenance') or {}).get('created_at', 'unknown time')
+    at = at or 'at an unknown time'
     rows = [dict(batch=k, status=r['status'], critical=r['counts']['critical'], warning=r['counts']['warning'],
                  drifted=', '.join(r.get('drifted') or []) or '-') for k, r in mon['batches'].items()]
     rt = mon['retrain']
@@ -161,8 +161,8 @@ def runbook(model_name:str, sections:dict, footer:str='')->str:
              'Rolling back', 'Retraining', 'Logs and reports']
     return card.render_card(f"Runbook: {model_name}", [(h, sections[h]) for h in order if h in sections] + ([('Provenance', footer)] if footer else []))
 
-def footer(prov:dict)->str:
+def footer(prov:dict, at:str|None=None)->str:
     "Where the numbers came from"
     ins = ', '.join(f"`{v['path']}` (md5 {v['md5'][:8]})" for v in prov['inputs'].values()) or 'none'
-    return (f"Generated {prov['created_at']} by the `runbook` stage (`dvc repro runbook`) from `params.yaml` (params hash {prov['params_hash']}) "
+    return (f"Generated {at + ' ' if at else ''}by the `runbook` stage (`dvc repro runbook`) from `params.yaml` (params hash {prov['params_hash']}) "
             f"at commit {prov['git_commit']}; inputs: {ins}.")

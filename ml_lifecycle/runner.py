@@ -12,8 +12,8 @@ import yaml
 from .core import PipelineError, find_root
 
 # %% auto #0
-__all__ = ['error_line', 'stage_outs', 'run_stage', 'registry_action', 'describe', 'adhoc_dir', 'monitor_exit', 'run_summary',
-           'main']
+__all__ = ['error_line', 'stage_outs', 'stage_cells', 'run_stage', 'registry_action', 'describe', 'adhoc_dir', 'monitor_exit',
+           'run_summary', 'main']
 
 # %% ../nbs/01_runner.ipynb #6f6b834b
 def error_line(ename:str, # exception class name, as papermill reports it
@@ -50,8 +50,40 @@ def stage_outs(root:Path, # project root holding dvc.yaml
             return [Path(root)/_interpolate(p, params) for k in ('outs', 'metrics', 'plots') for p in _out_paths(s.get(k))]
     return []
 
+# %% ../nbs/01_runner.ipynb #stagecells
+def _directives(cell:dict)->set[str]:
+    "The nbdev directives (`#| export`, `#| stage`, ...) at the top of a cell"
+    src = cell['source'] if isinstance(cell['source'], str) else ''.join(cell['source'])
+    return {m.group(1) for m in re.finditer(r'^#\|\s*([\w-]+)', src, re.M)}
+
+_EXPORTED = {'export', 'exporti', 'exports'}
+
+def stage_cells(nb:dict,      # a chapter notebook, as nbformat JSON
+                name:str=''   # its file name, for the note under the title
+               )->dict:       # the notebook a stage run executes
+    "A chapter cut to its stage run: title, exported code (hidden), `parameters` cell, `#| stage` cells and the prose just before them"
+    import copy
+    cells, out, title = nb['cells'], [], False
+    def next_code(i): return next((c for c in cells[i + 1:] if c['cell_type'] == 'code'), None)
+    for i, c in enumerate(cells):
+        d, tags = _directives(c), c.get('metadata', {}).get('tags', [])
+        if c['cell_type'] == 'markdown':
+            nc = next_code(i)
+            if not title or (nc is not None and 'stage' in _directives(nc)): out.append(copy.deepcopy(c))
+            if not title and name: out.append(dict(cell_type='markdown', id='stage-run-note', metadata={}, source=
+                f"*The run of `{name}` on this project's data: its stage cells and what they found. The chapter's "
+                "explanations, examples and tests are on its library page.*"))
+            title = True
+        elif d & _EXPORTED:  # the library's code, run as the module defines it; out of the reader's way
+            c = copy.deepcopy(c); md = c.setdefault('metadata', {})
+            md['tags'] = sorted(set(md.get('tags', [])) | {'remove-cell'}); md['jupyter'] = dict(source_hidden=True)
+            out.append(c)
+        elif 'parameters' in tags or 'stage' in d: out.append(copy.deepcopy(c))
+    return {**nb, 'cells': out}
+
+
 # %% ../nbs/01_runner.ipynb #d7df4e5d
-import contextlib, tempfile
+import contextlib, json, tempfile, time
 
 @contextlib.contextmanager
 def _stderr_to(path:Path):
@@ -67,12 +99,13 @@ def _remove(p:Path):
     elif p.exists() or p.is_symlink(): p.unlink()
 
 def _execute(src:Path, tmp:Path, root:Path, parameters:dict, log:Path):
-    "Run `src` into `tmp` with papermill from `root`, stderr chatter (kernel, nbformat) into `log`"
-    import papermill as pm
+    "Run the stage cells of `src` (`stage_cells`) into `tmp` with papermill from `root`, stderr chatter (kernel, nbformat) into `log`"
+    import papermill as pm, nbformat
     # the kernelspec says `python`: make it this interpreter, whoever called us and with whatever PATH
     os.environ['PATH'] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     with _stderr_to(log):
-        pm.execute_notebook(str(src), str(tmp), parameters=parameters, cwd=str(root),
+        nb = nbformat.from_dict(stage_cells(json.loads(src.read_text()), src.name))
+        pm.execute_notebook(nb, str(tmp), parameters=parameters, cwd=str(root),
                             progress_bar=False, log_output=False, report_mode=False)
 
 def _fail(e:BaseException, root:Path, nb:Path, tmp:Path, log:Path, outs:list|None=None)->int:
@@ -99,13 +132,26 @@ def run_stage(nb:str|Path,             # the phase notebook to run
     out = (root/out_dir if out_dir else root/'reports')/src.name; out.parent.mkdir(parents=True, exist_ok=True)
     tmp = root/'reports'/f".{src.stem}{'-' + out.parent.name if out_dir else ''}.running.ipynb"
     log, outs = Path(tempfile.mkstemp(prefix='ml-lifecycle-', suffix='.log')[1]), [root/out_dir] if out_dir else None
+    t0 = time.monotonic()
     try: _execute(src, tmp, root, parameters or {}, log)
     except KeyboardInterrupt as e: _fail(e, root, nbp, tmp, log, outs); raise
     except Exception as e: return _fail(e, root, nbp, tmp, log, outs)
     finally: log.unlink(missing_ok=True)
     os.replace(tmp, out)
     for stale in (root/'reports'/'failed').glob(f'{src.stem}.*'): stale.unlink()
+    print(f"{src.stem}: done in {_record_time(root, src.stem, time.monotonic() - t0):.0f} s", file=sys.stderr)  # stdout stays the command's answer
     return 0
+
+def _record_time(root:Path, stem:str, seconds:float)->float:
+    "Note a stage's duration and finish time in reports/stage_times.json (`ml-lifecycle status` lists them; no stage depends on it)"
+    import datetime as dt
+    from ml_lifecycle.core import STAGE_TIMES
+    f = root/STAGE_TIMES; f.parent.mkdir(parents=True, exist_ok=True)
+    try: times = json.loads(f.read_text()) if f.exists() else {}
+    except ValueError: times = {}
+    times[stem] = dict(seconds=round(seconds, 1), finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds'))
+    f.write_text(json.dumps(dict(sorted(times.items())), indent=1) + '\n')
+    return seconds
 
 # %% ../nbs/01_runner.ipynb #031afd01
 def registry_action(cmd:str,                   # approve | rollback
@@ -131,11 +177,13 @@ def describe(cmd:str, r:dict)->str:
     return f"approved: version {r['champion']} is now champion{prev}"
 
 # %% ../nbs/01_runner.ipynb #c025ac97
-def adhoc_dir(current:str|Path)->str:
-    "The folder of an ad-hoc monitor check of `current`: reports/adhoc/monitor-NAME, NAME from the file or folder name"
+def adhoc_dir(current:str|Path,  # the batch file or log folder checked
+              kind:str='monitor'  # monitor | abtest
+             )->str:
+    "The folder of an ad-hoc check of `current`: reports/adhoc/KIND-NAME, NAME from the file or folder name"
     name = Path(current).resolve().name
     for s in ('.gz', '.csv', '.tsv', '.txt', '.parquet', '.pq', '.jsonl'): name = name.removesuffix(s)
-    return 'reports/adhoc/monitor-' + (''.join(ch if ch.isalnum() or ch in '-_' else '_' for ch in name) or 'batch')
+    return f'reports/adhoc/{kind}-' + (''.join(ch if ch.isalnum() or ch in '-_' else '_' for ch in name) or 'batch')
 
 def monitor_exit(root:str|Path, fail_on_critical:bool, out_dir:str|None=None, top:int=10)->int:
     "Print the status, the checks behind it and the report's path (reports/, or `out_dir`); 3 on a critical status when asked to fail, else 0"
@@ -169,6 +217,10 @@ def run_summary(root:str|Path)->str:
                      + (f"; failed: {', '.join(failed)}" if failed else '') + '; model card: reports/model_card.html')
     if mon: lines.append(f"monitor: {mon['status']}; retraining required: {'yes' if mon['retrain']['required'] else 'no'}; report: reports/monitor.html")
     if ab: lines.append(f"A/B: {ab['verdict']}; report: reports/abtest.html")
+    times = load('stage_times.json')
+    secs = {k: v['seconds'] for k, v in (times or {}).items() if isinstance(v, dict)}
+    if lines and secs: lines.append('stage times (last run of each): ' + ', '.join(f'{k} {v:.0f} s' for k, v in secs.items())
+                                    + f'; total {sum(secs.values()) / 60:.1f} min')
     warn = _example_warnings(root)
     if not lines: return '\n'.join(warn + ['no run yet: `make repro` (or `dvc repro`) writes the reports this summarises'])
     return '\n'.join(warn + lines + ['every metric: dvc metrics show; the docs site: make docs'])
@@ -198,12 +250,19 @@ def _monitor(a)->int:
     return rc or monitor_exit(root, fail, out)
 
 def _abtest(a)->int:
-    from ml_lifecycle.core import read_json
-    from ml_lifecycle.abreport import summary_line
-    if bool(a.log) != bool(a.outcomes): raise PipelineError("abtest: give both --log and --outcomes (or neither, for the configured ones)")
+    from ml_lifecycle.core import read_json, load_params
+    from ml_lifecycle.abreport import summary_line, abtest_params
+    if bool(a.log) != bool(a.outcomes): raise PipelineError("abtest: give both --log and --outcomes (or neither, for abtest.log and abtest.outcomes)")
     root = find_root()
-    rc = run_stage(root/'nbs/45_abreport.ipynb', parameters=dict(log=str(Path(a.log).resolve()), outcomes=str(Path(a.outcomes).resolve())) if a.log else {})
-    if not rc: print(summary_line(read_json(root/'reports/abtest.json')))
+    if a.log: log, outcomes = Path(a.log).resolve(), Path(a.outcomes).resolve()   # as the user typed them, from where they stand
+    else:
+        A = abtest_params(load_params(root/'params.yaml'))
+        if not A['log']: raise PipelineError("abtest: no experiment to analyse: give --log DIR --outcomes FILE or set abtest.log and abtest.outcomes "
+                                             "(the replay of the test split is the abtest stage: dvc repro abtest)")
+        log, outcomes = (root/A['log']).resolve(), (root/A['outcomes']).resolve()
+    out = adhoc_dir(log, 'abtest')   # an ad-hoc analysis: never the stage's (DVC's) outputs
+    rc = run_stage(root/'nbs/45_abreport.ipynb', parameters=dict(log=str(log), outcomes=str(outcomes), out_dir=out), out_dir=out)
+    if not rc: print(summary_line(read_json(root/out/'abtest.json'), f'{out}/abtest.html') + " (ad hoc: the abtest stage's outputs are unchanged)")
     return rc
 
 def _score(a)->int:
@@ -245,7 +304,7 @@ def _parser()->argparse.ArgumentParser:
     c.add_argument('input'); c.add_argument('output')
     c.add_argument('--chunk-rows', type=int, help='rows per chunk (default score.chunk_rows)')
     c.add_argument('--model', help='package folder (default models/model)')
-    b = sub.add_parser('abtest', help='A/B analysis of a prediction log joined to outcomes (default: abtest section; replay of the test split)')
+    b = sub.add_parser('abtest', help='A/B analysis of a prediction log joined to outcomes (default: abtest.log and abtest.outcomes), ad hoc into reports/adhoc/abtest-NAME/')
     b.add_argument('--log', help='prediction-log folder or .jsonl file'); b.add_argument('--outcomes', help='CSV/parquet: request_id, [row], outcome')
     sub.add_parser('status', help='a few lines on the last run: test metric, go/no-go, monitor, A/B (from reports/)')
     i = sub.add_parser('init-data', help="write params.yaml's data section from a file, and reset the bundled example's card text and costs")

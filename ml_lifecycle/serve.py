@@ -699,12 +699,18 @@ def _spec_doc(s:dict)->dict:
     if s['categories'] is not None: d['categories'] = sorted(s['categories'])
     return d
 
+def _trained_at(cfg:dict)->str|None:
+    "When the project's `tune` stage built the package served (None for a package from elsewhere: a registry download, a folder)"
+    from ml_lifecycle.core import last_run
+    own = cfg.get('root') and cfg.get('model') and Path(cfg['model']).resolve() == (Path(cfg['root'])/'models/model').resolve()
+    return last_run(cfg['root'], '21_tune') if own else None
+
 def metadata(cfg:dict, manifest:dict, version:str, specs:dict, threshold:float, fallback:dict|None=None)->dict:
     "The /metadata document"
     prov, go = manifest.get('provenance') or {}, _read(cfg['go_no_go'])
     return dict(name=manifest.get('name'), version=version, candidate=manifest.get('candidate'), task=manifest.get('task'),
                 classes=manifest.get('classes'), positive_label=manifest.get('positive_label'),
-                git_commit=prov.get('git_commit'), trained_at=prov.get('created_at'),
+                git_commit=prov.get('git_commit'), trained_at=_trained_at(cfg),
                 input_schema={c: _spec_doc(s) for c, s in specs.items()}, metrics=manifest.get('metrics'),
                 go_no_go=dict(verdict=go.get('verdict'), reason=go.get('reason'), status=go.get('status')) if go else None,
                 threshold=threshold if manifest.get('task') == 'binary' else None,

@@ -74,11 +74,14 @@ def test_second_repro_does_nothing(repro):
 
 
 def test_same_params_same_results(repro):
-    "Re-running split and baseline from scratch reproduces the data and the metrics exactly"
+    "Forcing the data stages again gives the same bytes, so every later stage stays up to date; the baseline's metrics repeat exactly"
     root, _ = repro
     train = pl.read_parquet(root/'data/processed/train.parquet')
     metrics = (root/'metrics/baseline.json').read_text()
-    sh('dvc repro --force split && dvc repro --force baseline', root)
+    r = sh('dvc repro -f -s ingest && dvc repro -f -s split && dvc repro -f -s schema', root)
+    assert r.stdout.count('Running stage') == 3
+    assert sh('dvc status', root).stdout.strip() == 'Data and pipelines are up to date.'   # no clock time in what later stages read
+    sh('dvc repro -f -s baseline', root)
     assert pl.read_parquet(root/'data/processed/train.parquet').equals(train)
     assert (root/'metrics/baseline.json').read_text() == metrics
 
@@ -466,11 +469,18 @@ def test_phase4_abtest_replay_then_the_command_on_a_prediction_log(repro, tmp_pa
     assert rep['verdict'] in ('ship challenger', 'keep champion', 'inconclusive') and rep['reasons']
     log, outcomes = root/'reports/abtest_replay/log', root/'reports/abtest_replay/outcomes.parquet'
     assert list(log.glob('*.jsonl')) and outcomes.exists()
+    tracked = {p: (root/p).read_bytes() for p in ('reports/abtest.json', 'metrics/abtest.json', 'reports/45_abreport.ipynb')}
     r = sh(f'ml-lifecycle abtest --log {log} --outcomes {outcomes}', root)
-    again = json.loads((root/'reports/abtest.json').read_text())
-    assert again['result'] == rep['result'] and r.stdout.strip()   # the log read back gives the replay's numbers
+    again = json.loads((root/'reports/adhoc/abtest-log/abtest.json').read_text())
+    assert again['result'] == rep['result']   # the log read back gives the replay's numbers
+    assert r.stdout.strip().splitlines()[-1].endswith("report: reports/adhoc/abtest-log/abtest.html (ad hoc: the abtest stage's outputs are unchanged)")
+    assert again['source'] == dict(replay=False, log='reports/abtest_replay/log', outcomes='reports/abtest_replay/outcomes.parquet')
+    assert all((root/p).read_bytes() == b for p, b in tracked.items())   # the stage's outputs (DVC's) untouched
+    assert 'abtest' not in sh('dvc status', root).stdout
     r = sh(f'ml-lifecycle abtest --log {log}', root, check=False)
     assert r.returncode == 1 and '--outcomes' in r.stderr.splitlines()[0]
+    r = sh('ml-lifecycle abtest', root, check=False)   # nothing configured: says where the replay is
+    assert r.returncode == 1 and 'dvc repro abtest' in r.stderr.splitlines()[0]
     # the monitor reads the same log as its current batch (served rows' inputs)
     r = sh(f'ml-lifecycle monitor --current {log}', root)
     m = json.loads((root/'reports/adhoc/monitor-log/monitor.json').read_text())

@@ -22,9 +22,9 @@ def test_export_and_clean_change_nothing(tmp_path):
 
 def test_parameters_tag_survives_clean():
     "Every stage notebook keeps papermill's `parameters` tag through nbdev-clean"
-    import json
+    import json, re
     stage_nbs = [nb for nb in sorted((ROOT/'nbs').glob('*.ipynb'))
-                 if any(c['cell_type'] == 'code' and '#| stage' in ''.join(c['source']) for c in json.loads(nb.read_text())['cells'])]
+                 if any(c['cell_type'] == 'code' and re.search(r'^#\|\s*stage\b', ''.join(c['source']), re.M) for c in json.loads(nb.read_text())['cells'])]
     assert len(stage_nbs) >= 10
     for nb in stage_nbs:
         cells = json.loads(nb.read_text())['cells']
@@ -73,3 +73,42 @@ def test_pre_commit_hook_refuses_unclean_notebooks(tmp_path):
     sh('nbdev-clean --fname nbs/00_core.ipynb', tmp_path)
     r = sh(f'{git} commit -qam "clean change"', tmp_path, check=False)
     assert r.returncode == 0, r.stderr
+
+
+def _imports(src: str) -> set[str]:
+    "The ml_lifecycle modules a piece of code imports (anywhere: a function's lazy import is a read too)"
+    import ast
+    out = set()
+    for n in ast.walk(ast.parse(src)):
+        if isinstance(n, ast.ImportFrom) and n.level == 1:   # the generated library's `from .x import` / `from . import x`
+            out |= {n.module.split('.')[0]} if n.module else {a.name for a in n.names}
+        elif isinstance(n, ast.ImportFrom) and (n.module or '').split('.')[0] == 'ml_lifecycle':
+            out |= {n.module.split('.')[1]} if '.' in n.module else {a.name for a in n.names}
+        elif isinstance(n, ast.Import):
+            out |= {a.name.split('.')[1] for a in n.names if a.name.startswith('ml_lifecycle.')}
+    return {m for m in out if (ROOT/'ml_lifecycle'/f'{m}.py').exists()}
+
+
+def _closure(mods: set[str]) -> set[str]:
+    seen, todo = set(), list(mods)
+    while todo:
+        m = todo.pop()
+        if m not in seen: seen.add(m); todo += _imports((ROOT/'ml_lifecycle'/f'{m}.py').read_text())
+    return seen
+
+
+def test_stage_deps_are_the_modules_it_imports():
+    "Each DVC stage lists exactly the library modules its run can import (its chapter's module, its stage cells', and theirs)"
+    import json, re, yaml
+    stages = yaml.safe_load((ROOT/'dvc.yaml').read_text())['stages']
+    wrong = {}
+    for name, st in stages.items():
+        cells = json.loads((ROOT/st['cmd'].split()[-1]).read_text())['cells']
+        text = [''.join(c['source']) for c in cells if c['cell_type'] == 'code']
+        mod = next(m.group(1) for t in text if (m := re.search(r'^#\|\s*default_exp\s+(\S+)', t, re.M)))
+        run = '\n'.join(re.sub(r'^#\|.*$', '', t, flags=re.M) for t in text if re.search(r'^#\|\s*(stage|export)\b', t, re.M))
+        need = _closure({mod} | _imports(run))
+        have = {Path(d).stem for d in st.get('deps', []) if str(d).startswith('ml_lifecycle/')}
+        if need != have: wrong[name] = dict(missing=sorted(need - have), not_imported=sorted(have - need))
+    assert not wrong, f"dvc.yaml module deps differ from the import graph: {wrong}"
+    assert len(stages) >= 15
