@@ -7,7 +7,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install repro test test-fast sync-check readme hooks lab docs serve bench bench-phase4 clean-outputs
+.PHONY: install repro test test-fast sync-check params-schema readme hooks lab docs serve bench bench-phase4 clean-outputs
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ sync-check: $(STAMP)
 	nbdev-clean
 	nbdev-export
 	python tools/docs.py --readme
+
+# params.schema.json from the params model (nbs/03_params.ipynb): editors check params.yaml against it
+params-schema: $(STAMP)
+	python -c "from ml_lifecycle.params import write_schema; write_schema('params.schema.json')"
 
 # a git pre-commit hook that refuses notebooks with outputs and a library or README out of sync with nbs/
 hooks: $(STAMP)

@@ -14,6 +14,7 @@ from .core import PipelineError
 from .ingest import scan_source, normalise_names, clean_text
 from . import abtest, card
 from .abtest import CHAMPION, CHALLENGER, ARMS
+from .params import AbtestParams, section
 
 # %% auto #0
 __all__ = ['LOG_FIELDS', 'REQUIRED', 'INPUT_PREFIX', 'AB_DEFAULTS', 'METRICS', 'REPLAY_OUTCOMES', 'log_files', 'bad_line',
@@ -119,25 +120,12 @@ def log_line(rid, arm='champion', served=True, row=0, time='2024-05-01T10:00:00.
                              flags=dict(unseen=[], out_of_range=[]), latency_ms=1.5, fallback=False) | kw).decode()
 
 # %% ../nbs/45_abreport.ipynb #528987cf
-AB_DEFAULTS = dict(log=None, outcomes=None, since=None, share=0.5, salt='ab', alpha=0.05, power=0.8,
-                   mde=0.10, relative=True, looks=None, metric='auto', replay_outcome='value')
+AB_DEFAULTS = AbtestParams().model_dump()  # declared once, in `params.AbtestParams`
 METRICS, REPLAY_OUTCOMES = ('auto', 'binary', 'continuous'), ('correct', 'value')
 
 def abtest_params(p:dict, src:str='params.yaml')->dict:
     "The `abtest` params section with defaults filled in and checked, or a one-line error"
-    a = {**AB_DEFAULTS, **(p.get('abtest') or {})}
-    if bad := sorted(set(a) - set(AB_DEFAULTS)): raise PipelineError(f"{src}: abtest has unknown key(s) {bad}; expected {', '.join(AB_DEFAULTS)}")
-    try:
-        for k in ('share', 'alpha', 'power'): abtest.check_unit(a[k], f'abtest.{k}')
-    except PipelineError as e: raise PipelineError(f"{src}: {e}") from None
-    if not (isinstance(a['mde'], (int, float)) and not isinstance(a['mde'], bool) and a['mde'] > 0):
-        raise PipelineError(f"{src}: abtest.mde must be a number > 0 (relative to the champion's outcome when abtest.relative), got {a['mde']!r}")
-    if a['replay_outcome'] not in REPLAY_OUTCOMES: raise PipelineError(f"{src}: abtest.replay_outcome must be one of {', '.join(REPLAY_OUTCOMES)}, got {a['replay_outcome']!r}")
-    if a['metric'] not in METRICS: raise PipelineError(f"{src}: abtest.metric must be one of {', '.join(METRICS)}, got {a['metric']!r}")
-    if a['looks'] is not None and not (isinstance(a['looks'], int) and not isinstance(a['looks'], bool) and 1 <= a['looks'] <= 100):
-        raise PipelineError(f"{src}: abtest.looks must be empty or a whole number from 1 to 100, got {a['looks']!r}")
-    if bool(a['log']) != bool(a['outcomes']): raise PipelineError(f"{src}: set both abtest.log and abtest.outcomes (a real test), or neither (the replay of the test split)")
-    return a | dict(salt=str(a['salt']))
+    return section(p, 'abtest', src)
 
 # %% ../nbs/45_abreport.ipynb #74f77fd0
 def read_outcomes(path:str|Path,            # CSV (optionally .gz, .tsv) or parquet file

@@ -12,7 +12,8 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn import metrics as skm
-from .core import PipelineError, provenance, write_json, read_json, find_root, load_params
+from .core import PipelineError, provenance, write_json, read_json, find_root
+from .params import load_params
 from .features import encode_target, to_model_frame, load_verified_skops, save_verified_skops
 
 # %% auto #0

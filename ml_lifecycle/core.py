@@ -8,14 +8,12 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/core.html.md"""
 from __future__ import annotations
 import hashlib, hmac, json, os, secrets, subprocess, tempfile, contextlib, datetime as dt, functools, math
 from pathlib import Path
-import yaml
 
 # %% auto #0
-__all__ = ['TASKS', 'STRATEGIES', 'DEFAULTS', 'SCORED_COLUMNS', 'PII_KEY_ENV', 'PII_KEY_FILE_ENV', 'MIN_KEY_CHARS',
-           'PIPELINE_WRITTEN', 'STAGE_TIMES', 'PipelineError', 'find_root', 'check_params', 'load_params',
-           'int_section', 'excluded_columns', 'feature_columns', 'fresh_label', 'pii_key_file', 'pii_key', 'mask_value',
-           'mask_columns', 'file_md5', 'params_hash', 'git_commit', 'provenance', 'last_run', 'atomic_path',
-           'write_json', 'read_json']
+__all__ = ['SCORED_COLUMNS', 'PII_KEY_ENV', 'PII_KEY_FILE_ENV', 'MIN_KEY_CHARS', 'PIPELINE_WRITTEN', 'STAGE_TIMES',
+           'PipelineError', 'find_root', 'excluded_columns', 'feature_columns', 'fresh_label', 'pii_key_file',
+           'pii_key', 'mask_value', 'mask_columns', 'file_md5', 'params_hash', 'git_commit', 'provenance', 'last_run',
+           'atomic_path', 'write_json', 'read_json']
 
 # %% ../nbs/00_core.ipynb #2968f635
 class PipelineError(Exception):
@@ -30,84 +28,9 @@ def find_root(start:str|Path|None=None # folder to start from (default: the work
         if (d/'params.yaml').is_file(): return d
     raise PipelineError(f"no params.yaml found in {p} or any folder above it")
 
-# %% ../nbs/00_core.ipynb #5a71ff54
-TASKS = ('binary', 'multiclass', 'regression')
-STRATEGIES = ('stratified', 'random', 'time')
-
-DEFAULTS = dict(
-    seed=42,
-    data=dict(source=None, target=None, task=None, positive_label=None, target_map={}, na_values=['?', ''],
-              dtypes={}, id_columns=[], pii_columns=[], time_column=None, weight_column=None, use_weights=False,
-              drop_columns=[], sensitive_features=[], sensitive_as_features=False),
-    split=dict(strategy='stratified', train=0.6, valid=0.2, test=0.2, dedupe=True),
-)
-
-# %% ../nbs/00_core.ipynb #75eb4fdc
-def _merge(default:dict, given:dict)->dict:
-    "Recursively fill `given` with `default` values"
-    out = dict(default)
-    for k, v in (given or {}).items():
-        out[k] = _merge(default[k], v) if isinstance(default.get(k), dict) and isinstance(v, dict) and default[k] else v
-    return out
-
 # %% ../nbs/00_core.ipynb #d81caa09
 def _need(cond, msg):
     if not cond: raise PipelineError(msg)
-
-def _check_data(d:dict, src:str):
-    "Check the `data` section"
-    _need(d['source'], f"{src}: data.source is empty; expected a path to a CSV or parquet file")
-    _need(isinstance(d['target'], str) and d['target'], f"{src}: data.target is empty; expected the name of the column to predict")
-    _need(d['task'] in (None, *TASKS), f"{src}: data.task is {d['task']!r}; expected one of {', '.join(TASKS)} (or empty to infer it)")
-    for k in ('id_columns', 'pii_columns', 'drop_columns', 'sensitive_features', 'na_values'):
-        _need(isinstance(d[k], list), f"{src}: data.{k} is {d[k]!r}; expected a list")
-    for k in ('target_map', 'dtypes'): _need(isinstance(d[k] or {}, dict), f"{src}: data.{k} is {d[k]!r}; expected a mapping")
-    for c, t in (d['dtypes'] or {}).items():
-        _need(t in ('numeric', 'categorical', 'datetime'), f"{src}: data.dtypes.{c} is {t!r}; expected numeric, categorical or datetime")
-
-def _check_split(s:dict, d:dict, src:str):
-    "Check the `split` section"
-    _need(s['strategy'] in STRATEGIES, f"{src}: split.strategy is {s['strategy']!r}; expected one of {', '.join(STRATEGIES)}")
-    fr = [s[k] for k in ('train', 'valid', 'test')]
-    _need(all(isinstance(f, (int, float)) and 0 < f < 1 for f in fr),
-          f"{src}: split.train/valid/test are {fr}; expected three fractions between 0 and 1")
-    _need(math.isclose(sum(fr), 1.0, abs_tol=1e-6), f"{src}: split.train + valid + test = {sum(fr):g}; expected 1")
-    _need(s['strategy'] != 'time' or d['time_column'], f"{src}: split.strategy is 'time' but data.time_column is empty")
-
-# %% ../nbs/00_core.ipynb #d6432a7f
-def check_params(p:dict,               # parsed params.yaml
-                 src:str='params.yaml' # where they came from, for messages
-                )->dict:               # params with defaults filled in
-    "Validate params and fill in defaults; raise `PipelineError` naming the bad field"
-    _need(isinstance(p, dict), f"{src}: expected a YAML mapping at the top level")
-    p = _merge(DEFAULTS, p)
-    _need(isinstance(p['seed'], int), f"{src}: seed is {p['seed']!r}; expected an integer")
-    _check_data(p['data'], src)
-    _check_split(p['split'], p['data'], src)
-    return p
-
-def load_params(path:str|Path|None=None # params file (default: the project's params.yaml)
-               )->dict:                 # checked params with defaults
-    "Read and check `params.yaml`"
-    path = Path(path) if path else find_root()/'params.yaml'
-    try: raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError: raise PipelineError(f"{path}: params file not found") from None
-    except yaml.YAMLError as e: raise PipelineError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    return check_params(raw, str(path))
-
-# %% ../nbs/00_core.ipynb #6b420ead
-def int_section(p:dict,              # checked params
-                name:str,            # the section, e.g. 'eda'
-                defaults:dict,       # {key: default integer}
-                minimum:dict|None=None, # {key: smallest allowed} (default 1)
-                src:str='params.yaml'
-               )->dict:              # the section with defaults filled in
-    "A params section of integers, defaults filled in, each checked against its minimum"
-    e = {**defaults, **(p.get(name) or {})}
-    for k in defaults:
-        v, lo = e[k], (minimum or {}).get(k, 1)
-        _need(not isinstance(v, bool) and isinstance(v, int) and v >= lo, f"{src}: {name}.{k} is {v!r}; expected an integer >= {lo}")
-    return e
 
 # %% ../nbs/00_core.ipynb #733105e3
 def excluded_columns(d:dict # the `data` section of params

@@ -10,27 +10,18 @@ import datetime as dt, getpass, json, socket
 from pathlib import Path
 from mlflow import MlflowClient
 from .core import PipelineError, read_json
+from .params import GoNoGoParams, section
 
 # %% auto #0
 __all__ = ['GO_DEFAULTS', 'check_go_params', 'criterion', 'lift_criterion', 'report_criterion', 'latency_criterion',
            'quality_criterion', 'verdict', 'approval_record', 'promote', 'rollback', 'approve', 'validation_metrics']
 
 # %% ../nbs/35_decide.ipynb #b7eb596b
-GO_DEFAULTS = dict(min_lift=0.10, max_p95_ms=500.0, fairness=True, robustness=True, data_quality=True, approval='auto')
+GO_DEFAULTS = GoNoGoParams().model_dump()  # declared once, in `params.GoNoGoParams`
 
 def check_go_params(gp:dict|None, src:str='params.yaml')->dict:
     "The `go_no_go` params with defaults filled in, or a one-line error"
-    g = {**GO_DEFAULTS, **(gp or {})}
-    unknown = sorted(set(g) - set(GO_DEFAULTS))
-    if unknown: raise PipelineError(f"{src}: go_no_go has unknown key(s) {unknown}; expected {sorted(GO_DEFAULTS)}")
-    num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
-    if not (num(g['min_lift']) and g['min_lift'] < 1):  # below 0: the model may trail the baseline by that much
-        raise PipelineError(f"{src}: go_no_go.min_lift must be a number below 1 (a share of the baseline's error), got {g['min_lift']!r}")
-    if not (num(g['max_p95_ms']) and g['max_p95_ms'] > 0): raise PipelineError(f"{src}: go_no_go.max_p95_ms must be a number > 0, got {g['max_p95_ms']!r}")
-    for k in ('fairness', 'robustness', 'data_quality'):
-        if not isinstance(g[k], bool): raise PipelineError(f"{src}: go_no_go.{k} must be true or false, got {g[k]!r}")
-    if g['approval'] not in ('auto', 'manual'): raise PipelineError(f"{src}: go_no_go.approval must be auto or manual, got {g['approval']!r}")
-    return g
+    return section(dict(go_no_go=gp), 'go_no_go', src)
 
 # %% ../nbs/35_decide.ipynb #32efe03e
 def criterion(name:str, value, threshold, passed:bool|None, reason:str, judged:bool=True)->dict:

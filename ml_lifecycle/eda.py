@@ -12,8 +12,9 @@ import numpy as np
 import polars as pl
 import matplotlib
 from matplotlib.figure import Figure
-from .core import (PipelineError, int_section, feature_columns, fresh_label, provenance, atomic_path, write_json,
-                               read_json, find_root, load_params)
+from .core import (PipelineError, feature_columns, fresh_label, provenance, atomic_path, write_json,
+                               read_json, find_root)
+from .params import load_params, EdaParams, section
 
 # %% auto #0
 __all__ = ['EDA_DEFAULTS', 'MISSING', 'C0', 'PALE', 'in_notebook', 'eda_params', 'eda_columns', 'target_spec', 'load_sample',
@@ -32,13 +33,13 @@ def in_notebook()->bool:
 if not in_notebook(): matplotlib.use('Agg')
 
 # %% ../nbs/14_eda.ipynb #c9d36b28
-EDA_DEFAULTS = dict(max_categories=15, sample_rows=200_000)
+EDA_DEFAULTS = EdaParams().model_dump()  # declared once, in `params.EdaParams`
 
 def eda_params(p:dict,               # checked params
                src:str='params.yaml' # where they came from, for messages
               )->dict:               # the `eda` section with defaults filled in
     "The `eda` params section, checked"
-    return int_section(p, 'eda', EDA_DEFAULTS, src=src)
+    return section(p, 'eda', src)
 
 # %% ../nbs/14_eda.ipynb #4f2969ae
 def eda_columns(kinds:dict, # {column: kind} from ingest.json

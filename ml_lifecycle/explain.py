@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.cm import ScalarMappable
 from sklearn.ensemble import RandomForestClassifier, ExtraTreesClassifier
 from sklearn.tree import DecisionTreeClassifier
-from .core import PipelineError, int_section, fresh_label, mask_columns, provenance, write_json, read_json, find_root, load_params
+from .core import PipelineError, fresh_label, mask_columns, provenance, write_json, read_json, find_root
+from .params import load_params, ExplainParams, section
 from .baseline import PRIMARY, task_metrics, predict_scores
 from .features import to_model_frame, encode_target, feature_names, feature_sources
 from .eda import numeric_groups, category_groups, save_fig, fresh_dir, C0
@@ -31,14 +32,13 @@ __all__ = ['EXPLAIN_DEFAULTS', 'SPACE_LABEL', 'TREE_SHAP_BUDGET', 'POS', 'NEG', 
            'numeric_colours']
 
 # %% ../nbs/22_explain.ipynb #d7bbdd83
-EXPLAIN_DEFAULTS = dict(sample_rows=2000, top_features=6, min_slice_rows=30, n_repeats=3, waterfalls=3,
-                        perm_rows=10_000, slice_bins=5)
+EXPLAIN_DEFAULTS = ExplainParams().model_dump()  # declared once, in `params.ExplainParams`
 
 def explain_params(p:dict,               # checked params
                    src:str='params.yaml' # where they came from, for messages
                   )->dict:               # the `explain` section with defaults filled in
     "The `explain` params section, checked"
-    return int_section(p, 'explain', EXPLAIN_DEFAULTS, dict(waterfalls=0), src)
+    return section(p, 'explain', src)
 
 # %% ../nbs/22_explain.ipynb #a74bb61a
 def gpu_available()->bool:

@@ -14,7 +14,8 @@ from sklearn import metrics as skm
 from sklearn.base import BaseEstimator, ClassifierMixin
 from fairlearn.metrics import MetricFrame, selection_rate, true_positive_rate, false_positive_rate
 from fairlearn.postprocessing import ThresholdOptimizer
-from .core import PipelineError, fresh_label, provenance, write_json, read_json, find_root, load_params
+from .core import PipelineError, fresh_label, provenance, write_json, read_json, find_root
+from .params import load_params, FairnessParams, section
 from .features import encode_target
 from .eda import save_fig, fresh_dir, C0
 
@@ -31,45 +32,14 @@ __all__ = ['METRICS', 'CONSTRAINTS', 'FAIRNESS_DEFAULTS', 'MISSING', 'FL_METRICS
 METRICS = dict(dp_difference=('max_dp_difference', 'max'), dp_ratio=('min_dp_ratio', 'min'),
                eo_difference=('max_eo_difference', 'max'))  # metric: (its threshold key, which side passes)
 CONSTRAINTS = ('equalized_odds', 'demographic_parity')
-FAIRNESS_DEFAULTS = dict(min_group_rows=50, intersections=True, numeric_bins=[25, 45, 65], max_dp_difference=0.10,
-                         min_dp_ratio=0.80, max_eo_difference=0.10, judged=['dp_ratio', 'eo_difference'], mitigate=True,
-                         constraint=None, mitigate_fit_rows=200_000, n_boot=1000)
-
-def _num(v)->bool: return isinstance(v, (int, float)) and not isinstance(v, bool)
-def _int(v)->bool: return isinstance(v, int) and not isinstance(v, bool)
-
-_RULES = dict(
-    min_group_rows=(lambda v: _int(v) and v >= 1, 'an integer >= 1'),
-    intersections=(lambda v: isinstance(v, bool), 'true or false'),
-    numeric_bins=(lambda v: isinstance(v, list) and len(v) > 0 and all(map(_num, v)) and all(a < b for a, b in zip(v, v[1:])),
-                  'a non-empty list of increasing numbers'),
-    max_dp_difference=(lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
-    min_dp_ratio=(lambda v: _num(v) and 0 < v <= 1, 'a number in (0, 1]'),
-    max_eo_difference=(lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
-    judged=(lambda v: isinstance(v, list), f"a list of {', '.join(METRICS)}"),
-    mitigate=(lambda v: isinstance(v, bool), 'true or false'),
-    constraint=(lambda v: v is None or v in CONSTRAINTS, f"empty or one of {', '.join(CONSTRAINTS)}"),
-    mitigate_fit_rows=(lambda v: _int(v) and v >= 100, 'an integer >= 100'),
-    n_boot=(lambda v: _int(v) and v >= 0, 'an integer >= 0 (0: no bootstrap)'))
+FAIRNESS_DEFAULTS = FairnessParams().model_dump()  # declared once, in `params.FairnessParams`
 
 # %% ../nbs/31_fairness.ipynb #30c053ed
-def _unknown(what:str, v:str, known, src:str)->PipelineError:
-    near = difflib.get_close_matches(str(v), list(known), n=1)
-    return PipelineError(f"{src}: {what} {v!r}" + (f" (did you mean {near[0]!r}?)" if near else '') + f"; expected one of {', '.join(known)}")
-
 def fairness_params(P:dict,               # checked params (load_params)
                     src:str='params.yaml' # where they came from, for messages
                    )->dict:               # the `fairness` section with defaults filled in
     "The `fairness` params with defaults, checked"
-    f = P.get('fairness') or {}
-    for k in f:
-        if k not in FAIRNESS_DEFAULTS: raise _unknown('fairness has unknown key', k, FAIRNESS_DEFAULTS, src)
-    F = {**FAIRNESS_DEFAULTS, **f}
-    for k, (ok, want) in _RULES.items():
-        if not ok(F[k]): raise PipelineError(f"{src}: fairness.{k} is {F[k]!r}; expected {want}")
-    for m in F['judged']:
-        if m not in METRICS: raise _unknown('fairness.judged has unknown metric', m, METRICS, src)
-    return F
+    return section(P, 'fairness', src)
 
 # %% ../nbs/31_fairness.ipynb #0e4c915a
 def mitigation_constraint(F:dict # checked `fairness` params

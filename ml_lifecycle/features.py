@@ -14,7 +14,8 @@ from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler, TargetEncoder
-from .core import PipelineError, feature_columns, fresh_label, provenance, atomic_path, write_json, read_json, find_root, load_params
+from .core import PipelineError, feature_columns, fresh_label, provenance, atomic_path, write_json, read_json, find_root
+from .params import load_params
 
 # %% auto #0
 __all__ = ['SCALERS', 'RARE', 'TRUSTED_TYPES', 'encode_target', 'column_roles', 'missing_label', 'build_features',

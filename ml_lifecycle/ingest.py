@@ -10,8 +10,9 @@ import csv, gzip, json, re
 from pathlib import Path
 import polars as pl
 import pyarrow as pa, pyarrow.parquet as pq
-from .core import (PipelineError, TASKS, excluded_columns, provenance, atomic_path, write_json,
-                               find_root, load_params, mask_columns)
+from .core import (PipelineError, excluded_columns, provenance, atomic_path, write_json,
+                               find_root, mask_columns)
+from .params import TASKS, load_params
 
 # %% auto #0
 __all__ = ['CSV_SUFFIXES', 'PARQUET_SUFFIXES', 'SHORT_LINES', 'COLUMN_FIELDS', 'INT_TYPES', 'normalise_name', 'normalise_names',

@@ -10,7 +10,8 @@ import re, shutil
 from pathlib import Path
 import polars as pl
 import yaml
-from .core import PipelineError, atomic_path, check_params
+from .core import PipelineError, atomic_path
+from .params import check_params
 from .ingest import scan_source, normalise_name, normalise_names, clean_text, type_columns, resolve_target
 
 # %% auto #0
@@ -81,7 +82,8 @@ def data_section(path:str|Path,          # the data file (CSV or parquet)
                  task:str|None=None,     # binary | multiclass | regression; None: inferred
                  positive:str|None=None, # binary: the positive class; None: the second in sorted order
                  na_values=DEFAULT_NA,   # strings that mean missing
-                 sample_rows:int=50_000  # rows read to decide types and guesses
+                 sample_rows:int=50_000, # rows read to decide types and guesses
+                 notes:dict|None=None    # filled with what the user should know: `missing_markers` found
                 )->dict:                 # a `data` section for params.yaml
     "The `data` section for a file: source, target, task, positive class, likely ids, sensitive and time columns"
     src = str(path)
@@ -97,7 +99,8 @@ def data_section(path:str|Path,          # the data file (CSV or parquet)
     info = resolve_target(typed[t].drop_nulls(), task, positive, src, t)
     kinds |= {c: 'datetime' for c in kinds if c != t and looks_datetime(typed[c])}
     ids = guess_ids(typed, kinds, t)
-    return dict(source=src, target=t, task=info['task'], positive_label=info['positive_label'], target_map={}, na_values=na_values, missing_markers=markers,
+    if notes is not None: notes['missing_markers'] = markers
+    return dict(source=src, target=t, task=info['task'], positive_label=info['positive_label'], target_map={}, na_values=na_values,
                 dtypes={}, id_columns=ids, pii_columns=[], time_column=next((c for c, k in kinds.items() if k == 'datetime'), None),
                 weight_column=None, use_weights=False, drop_columns=[],
                 sensitive_features=[c for c in guess_sensitive(list(kinds)) if c not in ids and c != t], sensitive_as_features=False)
@@ -170,7 +173,7 @@ def init_params(path:str|Path,     # params.yaml
 def init_data(root:str|Path, file:str, target:str, task:str|None=None, positive:str|None=None, keep_example:bool=False)->str:
     "Write params.yaml's data section for `file` (and reset the example's card and costs); the summary to print"
     root = Path(root).resolve(); f = Path(file).resolve()
-    d = data_section(f, target, task, positive); markers = d.pop('missing_markers')  # for the summary, not a setting
+    notes = {}; d = data_section(f, target, task, positive, notes=notes); markers = notes['missing_markers']
     d['source'] = str(f.relative_to(root)) if f.is_relative_to(root) else str(f)
     bak = init_params(root/'params.yaml', d, not keep_example)
     lines = [f"params.yaml: data section written for {d['source']} (the previous file is {bak.name})",

@@ -9,30 +9,21 @@ from __future__ import annotations
 import gc, math, os, platform, sys, time
 import numpy as np, polars as pl
 from threadpoolctl import threadpool_limits
-from .core import PipelineError, provenance, write_json, find_root, load_params
+from .core import PipelineError, provenance, write_json, find_root
+from .params import load_params, LatencyParams, section
 
 # %% auto #0
 __all__ = ['LATENCY_DEFAULTS', 'THREAD_VARS', 'latency_params', 'draw_rows', 'split_calls', 'time_calls', 'latency_stats',
            'slo_status', 'machine_info', 'latency_checks', 'latency_summary', 'latency_table']
 
 # %% ../nbs/33_latency.ipynb #b4085344
-LATENCY_DEFAULTS = dict(single_calls=300, batch_size=1000, batch_calls=20, p95_warn_ms=500, p95_critical_ms=1000, warmup=5)
+LATENCY_DEFAULTS = LatencyParams().model_dump()  # declared once, in `params.LatencyParams`
 
 def latency_params(p:dict,               # checked params
                    src:str='params.yaml' # where they came from, for messages
                   )->dict:               # the `latency` section with defaults filled in
     "The `latency` params section, checked"
-    l = {**LATENCY_DEFAULTS, **(p.get('latency') or {})}
-    def need(ok, k, expected):
-        if not ok: raise PipelineError(f"{src}: latency.{k} is {l[k]!r}; expected {expected}")
-    isint = lambda v: isinstance(v, int) and not isinstance(v, bool)
-    for k in ('single_calls', 'batch_size', 'batch_calls'): need(isint(l[k]) and l[k] >= 1, k, 'an integer >= 1')
-    need(isint(l['warmup']) and l['warmup'] >= 0, 'warmup', 'an integer >= 0')
-    isnum = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    need(isnum(l['p95_warn_ms']) and l['p95_warn_ms'] > 0, 'p95_warn_ms', 'a number of milliseconds > 0')
-    need(isnum(l['p95_critical_ms']) and l['p95_critical_ms'] >= l['p95_warn_ms'], 'p95_critical_ms',
-         f"a number of milliseconds >= latency.p95_warn_ms ({l['p95_warn_ms']!r})")
-    return l
+    return section(p, 'latency', src)
 
 # %% ../nbs/33_latency.ipynb #c71f7758
 def draw_rows(lf:pl.LazyFrame|pl.DataFrame, # rows to draw from (a lazy parquet scan in the stage)

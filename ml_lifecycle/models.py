@@ -19,7 +19,8 @@ from sklearn.ensemble import (RandomForestClassifier, RandomForestRegressor,
 from sklearn.model_selection import StratifiedKFold, KFold, TimeSeriesSplit
 from sklearn import metrics as skm
 from xgboost import XGBClassifier, XGBRegressor
-from .core import PipelineError, provenance, atomic_path, write_json, read_json, find_root, load_params
+from .core import PipelineError, provenance, atomic_path, write_json, read_json, find_root
+from .params import load_params, TrainParams, section
 from .features import encode_target, to_model_frame, load_skops, load_verified_skops
 from .baseline import PRIMARY, task_metrics, predict_scores
 from .eda import save_fig, fresh_dir, plot_matrix, C0
@@ -116,20 +117,16 @@ def make_pipeline_for(features, # the phase-1 feature pipeline (fitted or not: i
     return Pipeline([('features', clone(features)), ('model', est)])
 
 # %% ../nbs/20_models.ipynb #25b446ee
-TRAIN_DEFAULTS = dict(candidates=['logistic', 'random_forest', 'hist_gb', 'xgboost'], cv_folds=5, imbalance='class_weight', fixed={})
+TRAIN_DEFAULTS = TrainParams().model_dump()  # declared once, in `params.TrainParams`
 
 def train_params(P:dict,               # checked params (load_params)
                  task:str='binary',     # the task, for the candidate names
                  src:str='params.yaml'  # where they came from, for messages
                 )->dict:                # the `train` section with defaults filled in
     "The `train` params with defaults, checked"
-    t = {**TRAIN_DEFAULTS, **(P.get('train') or {})}
-    if not isinstance(t['candidates'], list) or not t['candidates']:
-        raise PipelineError(f"{src}: train.candidates is {t['candidates']!r}; expected a non-empty list of {', '.join(candidate_names(task))}")
+    t = section(P, 'train', src)
     for c in [*t['candidates'], *(t['fixed'] or {})]:
         if c not in candidate_names(task): raise _unknown_candidate(c, task)
-    if not isinstance(t['cv_folds'], int) or isinstance(t['cv_folds'], bool) or t['cv_folds'] < 2:
-        raise PipelineError(f"{src}: train.cv_folds is {t['cv_folds']!r}; expected an integer >= 2")
     imbalance_params('logistic', task, t['imbalance'])
     fixed = {c: dict(v or {}) for c, v in (t['fixed'] or {}).items()}
     return {**t, 'candidates': list(dict.fromkeys(t['candidates'])), 'fixed': fixed}

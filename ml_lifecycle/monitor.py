@@ -10,25 +10,19 @@ from pathlib import Path
 import numpy as np, polars as pl
 from .core import PipelineError
 from . import abreport, card, drift, ingest
+from .params import MonitorParams, section
 
 # %% auto #0
 __all__ = ['MONITOR_DEFAULTS', 'monitor_params', 'read_batch', 'current_batch', 'log_error_check', 'usable_shift',
            'batch_section', 'fmt_rows', 'monitor_paths']
 
 # %% ../nbs/44_monitor.ipynb #377ac602
-MONITOR_DEFAULTS = dict(current=None, profile=dict(bins=10, min_share=0.01, max_categories=30, sample=50_000),
-                        simulate={}, thresholds={}, retrain={}, fail_on_critical=False)
+MONITOR_DEFAULTS = MonitorParams().model_dump()  # declared once, in `params.MonitorParams`
 
 def monitor_params(p:dict, src:str='params.yaml')->dict:
     "The `monitor` params section with defaults filled in, or a one-line error"
-    m = {**MONITOR_DEFAULTS, **(p.get('monitor') or {})}
-    if bad := sorted(set(m) - set(MONITOR_DEFAULTS)):
-        raise PipelineError(f"{src}: monitor has unknown key(s) {bad}; expected {', '.join(MONITOR_DEFAULTS)}")
-    if bad := sorted(set(m['profile'] or {}) - set(MONITOR_DEFAULTS['profile'])):
-        raise PipelineError(f"{src}: monitor.profile has unknown key(s) {bad}; expected {', '.join(MONITOR_DEFAULTS['profile'])}")
-    if not isinstance(m['simulate'] or {}, dict): raise PipelineError(f"{src}: monitor.simulate must be a mapping of column to shift, got {m['simulate']!r}")
-    drift.monitor_thresholds(m['thresholds'], src)
-    return m | dict(profile={**MONITOR_DEFAULTS['profile'], **(m['profile'] or {})}, simulate=m['simulate'] or {})
+    m = section(p, 'monitor', src)
+    return m | dict(simulate=m['simulate'] or {})
 
 # %% ../nbs/44_monitor.ipynb #ff6843ef
 def read_batch(path:str|Path, # a CSV or parquet batch, or a prediction log (folder or .jsonl)

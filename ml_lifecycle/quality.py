@@ -7,7 +7,8 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/quality.html.md"""
 # %% ../nbs/13_quality.ipynb #ab706242
 from __future__ import annotations
 import polars as pl
-from .core import PipelineError, feature_columns, fresh_label, mask_value, provenance, write_json, read_json, find_root, load_params
+from .core import PipelineError, feature_columns, fresh_label, mask_value, provenance, write_json, read_json, find_root
+from .params import load_params, QualityParams, section
 
 # %% auto #0
 __all__ = ['QUALITY_DEFAULTS', 'UNBOUNDED', 'SEVERITIES', 'SCORE_SCHEMA', 'FINDING_SCHEMA', 'quality_params', 'finding',
@@ -19,21 +20,14 @@ __all__ = ['QUALITY_DEFAULTS', 'UNBOUNDED', 'SEVERITIES', 'SCORE_SCHEMA', 'FINDI
            'verdict']
 
 # %% ../nbs/13_quality.ipynb #eada0406
-QUALITY_DEFAULTS = dict(near_constant=0.99, high_cardinality=50, outlier_iqr=3.0, outlier_share=0.01, missing_warn=0.05,
-                        missing_critical=0.5, imbalance_warn=0.2, leakage_score=0.98)
+QUALITY_DEFAULTS = QualityParams().model_dump()  # declared once, in `params.QualityParams`
 UNBOUNDED = ('high_cardinality', 'outlier_iqr')  # the others are shares or scores, at most 1
 
 def quality_params(q:dict|None,         # the `quality` section of params
                    src:str='params.yaml' # where it came from, for messages
                   )->dict:              # thresholds with defaults filled in
     "Check the `quality` thresholds and fill in defaults"
-    q = {**QUALITY_DEFAULTS, **(q or {})}
-    for k, v in q.items():
-        if k not in QUALITY_DEFAULTS: raise PipelineError(f"{src}: quality.{k} is not a known setting; expected one of {', '.join(QUALITY_DEFAULTS)}")
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 or (k not in UNBOUNDED and v > 1):
-            raise PipelineError(f"{src}: quality.{k} is {v!r}; expected a number above 0" + ('' if k in UNBOUNDED else ' and at most 1'))
-    if q['missing_warn'] > q['missing_critical']: raise PipelineError(f"{src}: quality.missing_warn ({q['missing_warn']}) is above quality.missing_critical ({q['missing_critical']})")
-    return q
+    return section(dict(quality=q), 'quality', src)
 
 # %% ../nbs/13_quality.ipynb #8cbbfb0e
 SEVERITIES = ('critical', 'warning', 'info')

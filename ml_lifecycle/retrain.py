@@ -8,7 +8,8 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/retrain.html.md"""
 from __future__ import annotations
 import datetime as dt, json, os, re, subprocess, sys
 from pathlib import Path
-from .core import PipelineError, read_json, write_json, provenance, load_params, find_root, file_md5, last_run
+from .core import PipelineError, read_json, write_json, provenance, find_root, file_md5, last_run
+from .params import load_params
 from . import drift
 
 # %% auto #0

@@ -10,7 +10,8 @@ import math
 from pathlib import Path
 import numpy as np, polars as pl
 from matplotlib.figure import Figure
-from .core import PipelineError, provenance, atomic_path, write_json, read_json, find_root, load_params
+from .core import PipelineError, provenance, atomic_path, write_json, read_json, find_root
+from .params import load_params, RobustnessParams, section
 from .baseline import PRIMARY, task_metrics
 
 # %% auto #0
@@ -21,24 +22,13 @@ __all__ = ['ROBUSTNESS_DEFAULTS', 'UNSEEN', 'LOWER_BETTER', 'PASS_C', 'FAIL_C', 
            'plot_degradation']
 
 # %% ../nbs/32_robustness.ipynb #c3f04c38
-ROBUSTNESS_DEFAULTS = dict(sample_rows=5000, noise_levels=[0.05, 0.1, 0.25], missing_rates=[0.05, 0.2], corrupt_rates=[0.01, 0.05],
-                           tolerance=0.05, invariance_tolerance=0.05)
-
-def _is_num(v)->bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+ROBUSTNESS_DEFAULTS = RobustnessParams().model_dump()  # declared once, in `params.RobustnessParams`
 
 def robustness_params(p:dict,               # checked params
                       src:str='params.yaml' # where they came from, for messages
                      )->dict:               # the `robustness` section with defaults filled in
     "The `robustness` params section, checked"
-    r = {**ROBUSTNESS_DEFAULTS, **(p.get('robustness') or {})}
-    def need(ok, k, expected):
-        if not ok: raise PipelineError(f"{src}: robustness.{k} is {r[k]!r}; expected {expected}")
-    need(isinstance(r['sample_rows'], int) and not isinstance(r['sample_rows'], bool) and r['sample_rows'] >= 10, 'sample_rows', 'an integer >= 10')
-    need(isinstance(r['noise_levels'], list) and all(_is_num(v) and v > 0 for v in r['noise_levels']), 'noise_levels', 'a list of numbers > 0 (standard deviations)')
-    for k in ('missing_rates', 'corrupt_rates'):
-        need(isinstance(r[k], list) and all(_is_num(v) and 0 < v < 1 for v in r[k]), k, 'a list of shares between 0 and 1 (exclusive)')
-    for k in ('tolerance', 'invariance_tolerance'): need(_is_num(r[k]) and r[k] >= 0, k, 'a number >= 0')
-    return r
+    return section(p, 'robustness', src)
 
 # %% ../nbs/32_robustness.ipynb #8ffdd210
 def sample_rows(lf:pl.LazyFrame|pl.DataFrame, # rows to sample from (a lazy parquet scan in the stage)

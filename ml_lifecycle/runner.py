@@ -159,7 +159,8 @@ def registry_action(cmd:str,                   # approve | rollback
                     root:str|Path|None=None    # project root (default: found from the working directory)
                    )->dict:
     "Approve the pending go verdict, or roll `champion` back, in the project's MLflow registry"
-    from ml_lifecycle.core import load_params, read_json
+    from ml_lifecycle.core import read_json
+    from ml_lifecycle.params import load_params
     from ml_lifecycle import tracking, decide
     root = find_root(root); P = load_params(root/'params.yaml')
     uri, warn = tracking.resolve_tracking(root, P.get('tracking'))
@@ -227,7 +228,7 @@ def run_summary(root:str|Path)->str:
 
 def _example_warnings(root)->list[str]:
     "`warning:` lines for what params.yaml still holds of the bundled example (see `init_data.example_warnings`)"
-    from ml_lifecycle.core import load_params
+    from ml_lifecycle.params import load_params
     from ml_lifecycle.init_data import example_warnings
     if not (Path(root)/'params.yaml').exists(): return []
     try: return [f'warning: {w}' for w in example_warnings(load_params(Path(root)/'params.yaml'))]
@@ -235,14 +236,14 @@ def _example_warnings(root)->list[str]:
 
 # %% ../nbs/01_runner.ipynb #60e12a8c
 def _serve(a)->int:
-    from ml_lifecycle.core import load_params
+    from ml_lifecycle.params import load_params
     from ml_lifecycle.serve import serve, serve_settings
     root = find_root(); cfg, warnings = serve_settings(root, load_params(root/'params.yaml'), a.model, a.workers)
     for w in warnings: print(w, file=sys.stderr)
     serve(root, a.host, a.port, cfg); return 0
 
 def _monitor(a)->int:
-    from ml_lifecycle.core import load_params
+    from ml_lifecycle.params import load_params
     root = find_root(); fail = a.fail_on_critical or bool((load_params(root/'params.yaml').get('monitor') or {}).get('fail_on_critical'))
     if not a.current: return run_stage(root/'nbs/44_monitor.ipynb') or monitor_exit(root, fail)
     out = adhoc_dir(a.current)   # an ad-hoc check: never the stage's (DVC's) outputs
@@ -250,7 +251,8 @@ def _monitor(a)->int:
     return rc or monitor_exit(root, fail, out)
 
 def _abtest(a)->int:
-    from ml_lifecycle.core import read_json, load_params
+    from ml_lifecycle.core import read_json
+    from ml_lifecycle.params import load_params
     from ml_lifecycle.abreport import summary_line, abtest_params
     if bool(a.log) != bool(a.outcomes): raise PipelineError("abtest: give both --log and --outcomes (or neither, for abtest.log and abtest.outcomes)")
     root = find_root()

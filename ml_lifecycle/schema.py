@@ -8,7 +8,8 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/schema.html.md"""
 from __future__ import annotations
 from pathlib import Path
 import polars as pl
-from .core import PipelineError, mask_value, provenance, write_json, read_json, find_root, load_params
+from .core import PipelineError, mask_value, provenance, write_json, read_json, find_root
+from .params import load_params
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'SUMMARY_SCHEMA', 'column_kind', 'column_stats', 'infer_schema', 'validate', 'schema_summary',

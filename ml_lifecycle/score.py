@@ -19,6 +19,7 @@ from .ingest import normalise_names, conform, unparsed, check_inputs, check_csv_
 from .baseline import predict_scores
 from .package import Package, load_package
 from .serve import UNSEEN, Scorer, label_of, probe_columns, decision_threshold, model_version
+from .params import ScoreParams, section
 
 # %% auto #0
 __all__ = ['SCORE_DEFAULTS', 'READ_ERRORS', 'OUT_COLUMNS', 'score_params', 'check_chunk_rows', 'input_kind', 'scan_input',
@@ -28,19 +29,11 @@ __all__ = ['SCORE_DEFAULTS', 'READ_ERRORS', 'OUT_COLUMNS', 'score_params', 'chec
            'batch_record', 'score_file', 'score_threshold', 'summary_line', 'cli']
 
 # %% ../nbs/41_score.ipynb #efbe7eea
-SCORE_DEFAULTS = dict(input='data/processed/test.parquet', output='data/scored/test.parquet', chunk_rows=100_000, keep=None, threshold=None)
+SCORE_DEFAULTS = ScoreParams().model_dump()  # declared once, in `params.ScoreParams`
 
 def score_params(p:dict, src:str='params.yaml')->dict:
     "The `score` params section with defaults filled in, or a one-line error"
-    s = {**SCORE_DEFAULTS, **(p.get('score') or {})}
-    if bad := sorted(set(s) - set(SCORE_DEFAULTS)): raise PipelineError(f"{src}: score has unknown key(s) {bad}; expected {', '.join(SCORE_DEFAULTS)}")
-    check_chunk_rows(s['chunk_rows'], f'{src}: score.chunk_rows')
-    if s['keep'] is not None and not (isinstance(s['keep'], list) and all(isinstance(c, str) for c in s['keep'])):
-        raise PipelineError(f"{src}: score.keep must be a list of column names or null, got {s['keep']!r}")
-    t = s['threshold']
-    if t is not None and not (isinstance(t, (int, float)) and not isinstance(t, bool) and 0 <= t <= 1):
-        raise PipelineError(f"{src}: score.threshold must be a number in [0, 1] or null, got {t!r}")
-    return s
+    return section(p, 'score', src)
 
 def check_chunk_rows(n, name:str='chunk_rows')->int:
     "`n` when it is a whole number >= 1, else a one-line error"
@@ -362,7 +355,7 @@ def cli(root:str|Path,            # project root
         model:str|Path|None=None  # package folder; None: models/model
        )->int:                    # exit code (a PipelineError propagates)
     "Score a file with the project's settings: `ml-lifecycle score`"
-    from ml_lifecycle.core import load_params
+    from ml_lifecycle.params import load_params
     root = Path(root); s = score_params(load_params(root/'params.yaml'))
     ing = root/'data/interim/ingest.json'
     pkg = load_package(Path(model).resolve() if model else root/'models/model'); version = package_version(pkg, root)

@@ -27,23 +27,24 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import RobustScaler, StandardScaler
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, CONTENT_TYPE_LATEST
 from .core import PipelineError, fresh_label, read_json, file_md5, mask_value
+from .params import ServeParams
 from .explain import explained_members, output_space, model_shap, source_columns, group_values, row_output
 from .features import load_verified_skops, one_line
 from .package import load_package, verify_package
 from .abtest import CHAMPION, CHALLENGER, OFF, SPLIT, SHADOW, check_mode, check_unit, assign_arm
 
 # %% auto #0
-__all__ = ['log', 'CHAMPION_ALIAS', 'DEFAULT_FOLDER', 'REGISTRY_URI', 'SERVE_DEFAULTS', 'PATH_KEYS', 'MAX_ERRORS', 'STR',
-           'UNSEEN', 'F32_MAX', 'MULTIPROC_ENV', 'LATENCY_BUCKETS', 'MAX_TOP', 'QUERY_PARAMS', 'MAX_RID', 'FLOAT_MAX',
-           'CONFIG_ENV', 'APP_FACTORY', 'API_KEY_ENV', 'model_spec_kind', 'folder_version', 'package_in',
-           'fetch_package', 'own_reports', 'alias_version', 'resolve_model', 'serve_config', 'model_inputs',
-           'field_specs', 'show', 'check_value', 'check_records', 'model_frame', 'compile_features', 'probe_columns',
-           'label_of', 'Scorer', 'linear_shap', 'serve_shap', 'explain_rows', 'package_scorer', 'baseline_scorer',
-           'load_schema', 'decision_threshold', 'model_version', 'PredictionLog', 'Metrics', 'ApiError', 'is_batch',
-           'parse_body', 'read_body', 'check_query', 'metadata', 'Service', 'predict', 'create_app', 'ErrorItem',
-           'Errors', 'Message', 'Health', 'Fallback', 'LogStatus', 'Ready', 'Flags', 'Contribution', 'Explanation',
-           'Prediction', 'Predictions', 'field_schema', 'request_schema', 'worker_env', 'app_from_env', 'serve',
-           'go_warning', 'serve_settings']
+__all__ = ['log', 'CHAMPION_ALIAS', 'DEFAULT_FOLDER', 'REGISTRY_URI', 'SERVE_RUNTIME', 'SERVE_DEFAULTS', 'PATH_KEYS',
+           'MAX_ERRORS', 'STR', 'UNSEEN', 'F32_MAX', 'MULTIPROC_ENV', 'LATENCY_BUCKETS', 'MAX_TOP', 'QUERY_PARAMS',
+           'MAX_RID', 'FLOAT_MAX', 'CONFIG_ENV', 'APP_FACTORY', 'API_KEY_ENV', 'model_spec_kind', 'folder_version',
+           'package_in', 'fetch_package', 'own_reports', 'alias_version', 'resolve_model', 'serve_config',
+           'model_inputs', 'field_specs', 'show', 'check_value', 'check_records', 'model_frame', 'compile_features',
+           'probe_columns', 'label_of', 'Scorer', 'linear_shap', 'serve_shap', 'explain_rows', 'package_scorer',
+           'baseline_scorer', 'load_schema', 'decision_threshold', 'model_version', 'PredictionLog', 'Metrics',
+           'ApiError', 'is_batch', 'parse_body', 'read_body', 'check_query', 'metadata', 'Service', 'predict',
+           'create_app', 'ErrorItem', 'Errors', 'Message', 'Health', 'Fallback', 'LogStatus', 'Ready', 'Flags',
+           'Contribution', 'Explanation', 'Prediction', 'Predictions', 'field_schema', 'request_schema', 'worker_env',
+           'app_from_env', 'serve', 'go_warning', 'serve_settings']
 
 # %% ../nbs/40_serve.ipynb #c45425d1
 log = logging.getLogger('ml_lifecycle.serve')
@@ -209,28 +210,20 @@ def resolve_model(root:str|Path,          # project root
     return folder, folder_version(root, folder), f'folder {spec}', None
 
 # %% ../nbs/40_serve.ipynb #ca49f741
-SERVE_DEFAULTS = dict(
-    model=CHAMPION_ALIAS,                 # what answers: champion (registry alias, else models/model), an MLflow model URI, or a package folder
-    baseline='models/baseline.skops',     # fallback pipeline on `to_model_frame` rows; None: no fallback
-    baseline_roles='models/features.json',# its column roles
+SERVE_RUNTIME = dict(                     # settings that are not in params.yaml: set by the code that starts the server
+    baseline_roles='models/features.json',# the baseline's column roles
     schema=None,                          # request schema; None: the package's schema.json, else models/schema.json
-    challenger=None,                      # a second package folder for the A/B split
-    mode=OFF, share=0.0, salt='ab',       # A/B: off | split | shadow, challenger share, hash salt
-    max_rows=1000,                        # rows per /predict request
-    max_body_mb=10.0,                     # bytes per /predict request, enforced while the body is read
-    max_string=1000,                      # characters per string value in a request (longer: 422)
-    api_key=None,                         # when set, /predict and /metadata need header X-API-Key
-    log_dir='logs/predictions',           # prediction log folder (one JSON-lines file per UTC day); None: off
-    log_flush_rows=256, log_flush_s=1.0,  # buffered log: write every N rows or S seconds (1 row: every request is on disk before it is answered)
+    api_key=None,                         # when set, /predict and /metadata need header X-API-Key ($ML_LIFECYCLE_API_KEY)
+    log_flush_s=1.0,                      # buffered log: also written every S seconds
     threshold=None,                       # binary decision threshold; None: reports/evaluate.json, else 0.5
     evaluate='reports/evaluate.json', go_no_go='reports/go_no_go.json',
     model_version=None,                   # None: the manifest's version, else a hash of the manifest
-    threads=1,                            # BLAS/OpenMP/XGBoost threads per scoring call
-    scoring_threads=None,                 # requests scored at once per process, off the event loop; None: the machine's cores
-    workers=1,                            # server processes (uvicorn workers), each with its own copy of the models
-    explain_top=5,                        # contributions per row for /predict?explain=true (a request may ask &top=K)
-    fast_path=True,                       # compiled feature step (checked against the pipeline at start-up)
-    docs=True)                            # Swagger UI at /docs from local files (no CDN); off when an api_key is set
+    fast_path=True)                       # compiled feature step (checked against the pipeline at start-up)
+
+# params.yaml's `serve` keys and their defaults are declared once, in `params.ServeParams` (model, baseline, challenger,
+# mode/share/salt of the A/B split, max_rows/max_body_mb/max_string per request, log_dir/log_flush_rows, threads,
+# scoring_threads, workers, explain_top, docs)
+SERVE_DEFAULTS = ServeParams().model_dump() | SERVE_RUNTIME
 
 PATH_KEYS = ('model', 'baseline', 'baseline_roles', 'schema', 'challenger', 'log_dir', 'evaluate', 'go_no_go')
 

@@ -7,7 +7,8 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/split.html.md"""
 # %% ../nbs/11_split.ipynb #e39e0c3d
 from __future__ import annotations
 import polars as pl
-from .core import PipelineError, provenance, atomic_path, write_json, read_json, find_root, load_params
+from .core import PipelineError, provenance, atomic_path, write_json, read_json, find_root
+from .params import load_params
 
 # %% auto #0
 __all__ = ['dedupe', 'row_uniform', 'strata', 'assign_random', 'time_cutoffs', 'assign_time', 'split_frame']

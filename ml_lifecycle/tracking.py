@@ -23,7 +23,7 @@ __all__ = ['TRACKING_DEFAULTS', 'SCHEMES', 'STORE_PATHS', 'TAG', 'MODEL_CODE', '
            'ui_command']
 
 # %% ../nbs/02_tracking.ipynb #171218bd
-TRACKING_DEFAULTS = dict(uri='', experiment='ml_lifecycle', model_name='ml_lifecycle_model', server_timeout_s=3)
+TRACKING_DEFAULTS = dict(uri='', experiment='ml_lifecycle', model_name='ml_lifecycle_model', server_timeout_s=3)  # params.TrackingParams' defaults (chapter 03 tests that they agree)
 
 def tracking_params(tp:dict|None=None # the `tracking` section of params (None: all defaults)
                    )->dict:           # the section with defaults filled in

@@ -7,7 +7,8 @@ import gzip, json, shutil
 import numpy as np, pandas as pd, polars as pl
 import pytest
 from conftest import ROOT, adult_sample, set_params, sh
-from ml_lifecycle.core import PipelineError, load_params
+from ml_lifecycle.core import PipelineError
+from ml_lifecycle.params import load_params
 from ml_lifecycle.ingest import check_csv_lines, ingest, read_batch
 
 

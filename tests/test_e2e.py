@@ -301,7 +301,7 @@ def test_phase3_manual_approval_then_rollback_needs_a_previous_champion(repro, t
 
 @pytest.mark.parametrize('edit,stage,expected', [
     (dict(business=dict(tp_value=0, fp_cost=0, fn_cost=0, tn_value=0)), 'evaluate', 'are all 0'),
-    (dict(go_no_go=dict(approval='sometimes')), 'decide', 'go_no_go.approval must be auto or manual'),
+    (dict(go_no_go=dict(approval='sometimes')), 'decide', "go_no_go.approval: expected one of auto, manual, got 'sometimes'"),
     (dict(fairness=dict(min_dp_ratio=1.5)), 'fairness', 'fairness.min_dp_ratio'),
     (dict(robustness=dict(noise_levels=[-1])), 'robustness', 'robustness.noise_levels'),
 ])

@@ -112,3 +112,20 @@ def test_stage_deps_are_the_modules_it_imports():
         if need != have: wrong[name] = dict(missing=sorted(need - have), not_imported=sorted(have - need))
     assert not wrong, f"dvc.yaml module deps differ from the import graph: {wrong}"
     assert len(stages) >= 15
+
+
+def test_params_schema_is_generated():
+    "params.schema.json is the params model's JSON Schema (nbs/03_params.ipynb), and params.yaml points editors to it"
+    import json
+    from ml_lifecycle.params import params_schema
+    committed = json.loads((ROOT/'params.schema.json').read_text())
+    assert committed == params_schema(), "params.schema.json is out of date; regenerate it with `make params-schema` and commit"
+    assert (ROOT/'params.yaml').read_text().splitlines()[0] == '# yaml-language-server: $schema=params.schema.json'
+
+
+def test_shipped_params_validate_as_written():
+    "The shipped params.yaml passes the params model and reads back as exactly its own values (no default differs)"
+    import yaml
+    from ml_lifecycle.params import load_params
+    raw = yaml.safe_load((ROOT/'params.yaml').read_text())
+    assert load_params(ROOT/'params.yaml') == raw
