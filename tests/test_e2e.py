@@ -94,13 +94,15 @@ def test_notebook_opened_from_nbs_gives_the_stage_result(repro):
     assert pl.read_parquet(root/'data/processed/valid.parquet').equals(before)
 
 
-def test_changing_a_split_param_reruns_split_onward_not_ingest(repro):
-    root, _ = repro
-    set_params(root, split=dict(train=0.7, valid=0.15, test=0.15))
-    r = sh('dvc repro', root)
-    assert "Running stage 'ingest'" not in r.stdout
-    for s in STAGES[1:]: assert f"Running stage '{s}'" in r.stdout or f"Stage '{s}' didn't change" in r.stdout
-    assert "Running stage 'split'" in r.stdout and "Running stage 'tune'" in r.stdout
+def test_changing_a_split_param_reruns_split_onward_not_ingest(repro, tmp_path):
+    "A split param change makes split stale, not ingest; split's new outputs make every stage that reads them stale"
+    root = _copy(repro, tmp_path, split=dict(train=0.7, valid=0.15, test=0.15))
+    stale = json.loads(sh('dvc status --json', root).stdout)
+    assert set(stale) == {'split'}, stale
+    r = sh('dvc repro -s split', root)   # split alone: what `dvc repro` would run next is what its outputs feed
+    assert "Running stage 'split'" in r.stdout and "Running stage 'ingest'" not in r.stdout
+    stale = json.loads(sh('dvc status --json', root).stdout)
+    assert {'schema', 'quality', 'eda', 'features', 'baseline', 'compare', 'tune', 'evaluate'} <= set(stale) and 'ingest' not in stale, stale
     rows = json.loads((root/'data/processed/split.json').read_text())['rows']
     assert abs(rows['train'] / sum(rows.values()) - 0.7) < 0.01
 
@@ -159,7 +161,7 @@ def test_phase2_package_loads_without_pickle_and_records_provenance(repro):
 def test_phase2_same_params_same_metrics(repro):
     root, _ = repro
     before = (root/'metrics/model.json').read_text()
-    sh('dvc repro --force tune', root)
+    sh('dvc repro -f -s tune', root)   # tune alone, on the same inputs
     assert (root/'metrics/model.json').read_text() == before
 
 
@@ -336,7 +338,7 @@ def test_phase3_sensitive_feature_missing_or_groups_too_small_are_skipped_not_fa
 def test_phase3_same_params_same_metrics(repro):
     root, _ = repro
     before = (root/'metrics/evaluate.json').read_text()
-    sh('dvc repro --force evaluate', root)
+    sh('dvc repro -f -s evaluate', root)
     assert (root/'metrics/evaluate.json').read_text() == before
 
 
