@@ -362,9 +362,5 @@ def ab_metrics(rep:dict)->dict:
 def ab_paths(root:str|Path,           # project root
              out_dir:str|Path|None=None # an ad-hoc analysis's folder (relative to root); None: the stage's outputs
             )->dict:                  # json, html, metrics, figures, base (the folder the HTML's images are relative to)
-    "Where the A/B report, page, metrics and figures go"
-    root = Path(root)
-    if out_dir is None: return dict(json=root/'reports/abtest.json', html=root/'reports/abtest.html', metrics=root/'metrics/abtest.json',
-                                    figures=root/'reports/figures/abtest', base=root/'reports')
-    d = root/out_dir
-    return dict(json=d/'abtest.json', html=d/'abtest.html', metrics=d/'metrics.json', figures=d/'figures', base=d)
+    "Where the A/B report, page, metrics and figures go (`card.report_paths`)"
+    return card.report_paths(root, 'abtest', out_dir)

@@ -12,8 +12,8 @@ import mistune
 
 # %% auto #0
 __all__ = ['CSS', 'fmt', 'md_table', 'ci', 'status', 'checks_table', 'figure', 'embed_images', 'render_card', 'card_html',
-           'bullet_list', 'metrics_section', 'business_section', 'report_section', 'details_section', 'data_section',
-           'interpretation_section', 'caveats', 'verdict_section']
+           'report_paths', 'bullet_list', 'metrics_section', 'business_section', 'report_section', 'details_section',
+           'data_section', 'interpretation_section', 'caveats', 'verdict_section']
 
 # %% ../nbs/34_card.ipynb #2932d45e
 def fmt(v, digits:int=4)->str:
@@ -79,6 +79,18 @@ def card_html(md:str, title:str, base:str|Path|None=None)->str:
     if base is not None: body = embed_images(body, base)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f'<style>{CSS}</style></head>\n<body>\n{body}</body></html>\n')
+
+# %% ../nbs/34_card.ipynb #reportpaths
+def report_paths(root:str|Path,            # project root
+                 kind:str,                 # the report: monitor, abtest, ...
+                 out_dir:str|Path|None=None # an ad-hoc report's folder (relative to root); None: the stage's outputs
+                )->dict:                   # json, html, metrics, figures, base (the folder the HTML's images are relative to)
+    "Where a report, its page, metrics and figures go: the stage's declared outputs, or an ad-hoc folder"
+    root = Path(root)
+    if out_dir is None: return dict(json=root/f'reports/{kind}.json', html=root/f'reports/{kind}.html', metrics=root/f'metrics/{kind}.json',
+                                    figures=root/f'reports/figures/{kind}', base=root/'reports')
+    d = root/out_dir
+    return dict(json=d/f'{kind}.json', html=d/f'{kind}.html', metrics=d/'metrics.json', figures=d/'figures', base=d)
 
 # %% ../nbs/34_card.ipynb #6ef9357d
 def bullet_list(items)->str:

@@ -89,9 +89,5 @@ def fmt_rows(rows:dict)->str:
 def monitor_paths(root:str|Path,          # project root
                   out_dir:str|Path|None=None # an ad-hoc check's folder (relative to root); None: the stage's outputs
                  )->dict:                 # json, html, metrics, figures, base (the folder the HTML's images are relative to)
-    "Where the monitor's report, page, metrics and figures go"
-    root = Path(root)
-    if out_dir is None: return dict(json=root/'reports/monitor.json', html=root/'reports/monitor.html', metrics=root/'metrics/monitor.json',
-                                    figures=root/'reports/figures/monitor', base=root/'reports')
-    d = root/out_dir
-    return dict(json=d/'monitor.json', html=d/'monitor.html', metrics=d/'metrics.json', figures=d/'figures', base=d)
+    "Where the monitor's report, page, metrics and figures go (`card.report_paths`)"
+    return card.report_paths(root, 'monitor', out_dir)
