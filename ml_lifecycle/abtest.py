@@ -6,6 +6,7 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/abtest.html.md"""
 
 # %% ../nbs/43_abtest.ipynb #59fc3d44
 from __future__ import annotations
+import textwrap
 import hashlib, math
 import numpy as np
 from scipy import special
@@ -421,5 +422,6 @@ def plot_ab(res:dict,              # an `analyse_binary` / `analyse_means` resul
         bx.errorbar([l['value']], [0], xerr=[[l['value'] - l['ci'][0]], [l['ci'][1] - l['value']]], fmt='o', capsize=8, color=color)
     else: bx.text(0.5, 0.5, 'lift undefined', transform=bx.transAxes, ha='center')
     bx.axvline(0, color='0.6', lw=0.8); bx.xaxis.set_major_formatter(PercentFormatter(1.0))
-    bx.set(yticks=[], xlabel=f'{CHALLENGER} vs {CHAMPION}, relative', title=res['decision'])
+    bx.set(yticks=[], xlabel=f'{CHALLENGER} vs {CHAMPION}, relative')
+    bx.set_title(textwrap.fill(res['decision'], 32), fontsize=9)  # a long decision wraps inside its panel, never into the left title
     return fig
