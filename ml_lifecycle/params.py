@@ -328,6 +328,8 @@ class RobustnessParams(Section):
     missing_rates: list[Rate] = [0.05, 0.2]
     corrupt_rates: list[Rate] = [0.01, 0.05]
     tolerance: Annotated[Num, Field(ge=0)] = 0.05
+    bootstrap: Annotated[Int, Field(ge=50)] = 1000
+    ci: Annotated[Num, Field(gt=0, lt=1)] = 0.95
     invariance_tolerance: Annotated[Num, Field(ge=0)] = 0.05
 
 class LatencyParams(Section):

@@ -1,4 +1,4 @@
-"""Phase 3, day 5: the packaged model fed damaged raw rows (noise, gaps, unseen categories, out-of-range values, reordered columns, a feature gone) and changed sensitive features; how far the primary metric falls, judged against a tolerance
+"""Phase 3, day 5: the packaged model fed damaged raw rows (noise, gaps, unseen categories, out-of-range values, reordered columns, a feature gone) and changed sensitive features; how much more of the primary metric it loses than the linear baseline under the same damage, judged beyond the noise of the sample
 
 Docs: https://ml-lifecycle.github.io/ml_lifecycle/robustness.html.md"""
 
@@ -12,12 +12,14 @@ import numpy as np, polars as pl
 from matplotlib.figure import Figure
 from .core import PipelineError, provenance, atomic_path, write_json, read_json, find_root
 from .params import load_params, RobustnessParams, section
-from .baseline import PRIMARY, task_metrics
+from .features import load_verified_skops, to_model_frame
+from .baseline import PRIMARY, task_metrics, predict_scores
 
 # %% auto #0
-__all__ = ['ROBUSTNESS_DEFAULTS', 'UNSEEN', 'LOWER_BETTER', 'PASS_C', 'FAIL_C', 'INFO_C', 'robustness_params', 'sample_rows',
-           'column_stats', 'add_noise', 'inject_missing', 'unseen_categories', 'out_of_range', 'shuffle_columns',
-           'ablate', 'perturbation_plan', 'perturb', 'relative_drop', 'mean_abs_change', 'score_perturbation',
+__all__ = ['ROBUSTNESS_DEFAULTS', 'UNSEEN', 'LOWER_BETTER', 'BOOT_STREAM', 'PASS_C', 'FAIL_C', 'INFO_C', 'robustness_params',
+           'sample_rows', 'column_stats', 'add_noise', 'inject_missing', 'unseen_categories', 'out_of_range',
+           'shuffle_columns', 'ablate', 'perturbation_plan', 'perturb', 'relative_drop', 'mean_abs_change',
+           'score_perturbation', 'resample_counts', 'bootstrap_metric', 'degradation_interval', 'load_baseline',
            'row_passed', 'run_suite', 'perturbation_checks', 'change_feature', 'invariance_check', 'robustness_summary',
            'plot_degradation']
 
@@ -190,7 +192,7 @@ def score_perturbation(scores_fn,              # () -> scores on the damaged row
                        before:float,           # primary metric on the intact rows
                        w:np.ndarray|None=None, # sample weights
                        scale:float=1.0         # divides the score change (see above)
-                      )->dict:                 # metric_after, relative_drop, mean/max_abs_change, error
+                      )->dict:                 # metric_after, relative_drop, mean/max_abs_change, error, scores
     "Primary metric and score change after a perturbation; an exception is recorded, not raised"
     metric = PRIMARY[task]
     try:
@@ -199,16 +201,99 @@ def score_perturbation(scores_fn,              # () -> scores on the damaged row
         if bad: raise ValueError(f"the model returned {bad} non-finite score(s)")
         after = task_metrics(task, y, s, w)[metric]
     except Exception as e:
-        return dict(metric_after=None, relative_drop=None, mean_abs_change=None, max_abs_change=None, error=_one_line(e))
+        return dict(metric_after=None, relative_drop=None, mean_abs_change=None, max_abs_change=None, error=_one_line(e), scores=None)
     return dict(metric_after=after, relative_drop=relative_drop(before, after, metric), mean_abs_change=mean_abs_change(s, base, scale),
-                max_abs_change=float(np.max(np.abs(s - base))) / (scale or 1.0), error=None)
+                max_abs_change=float(np.max(np.abs(s - base))) / (scale or 1.0), error=None, scores=s)
+
+# %% ../nbs/32_robustness.ipynb #f3870a5e
+def resample_counts(n:int,                  # rows in the sample
+                    n_boot:int,             # resamples
+                    rng:np.random.Generator
+                   )->np.ndarray:           # (n_boot, n): how often each row was drawn in each resample
+    "Row counts of `n_boot` bootstrap resamples (drawing `n` rows with replacement)"
+    idx = rng.integers(0, n, (n_boot, n)) + n * np.arange(n_boot)[:, None]
+    return np.bincount(idx.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
+
+def bootstrap_metric(task:str,              # binary | multiclass | regression
+                     y:np.ndarray,          # encoded truth
+                     s:np.ndarray,          # scores (as for `task_metrics`)
+                     counts:np.ndarray,     # from `resample_counts`
+                     w:np.ndarray|None=None # sample weights
+                    )->np.ndarray:          # the primary metric on each resample (nan where undefined)
+    "The primary metric of `task` on every resample at once, the draw counts acting as row weights"
+    y, s = np.asarray(y, float), np.asarray(s, float)
+    cw = counts if w is None else counts * np.asarray(w, float)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        if task == 'regression': return np.sqrt(cw @ (y - s) ** 2 / cw.sum(1))
+        if task == 'binary':  # AUC = P(score of a positive > score of a negative), ties half
+            o = np.argsort(s, kind='stable'); so, yo = s[o], y[o]
+            starts = np.flatnonzero(np.r_[True, so[1:] != so[:-1]])   # one group per distinct score
+            c = cw[:, o]
+            pos, neg = np.add.reduceat(c * yo, starts, axis=1), np.add.reduceat(c * (1 - yo), starts, axis=1)
+            return (pos * (np.cumsum(neg, 1) - 0.5 * neg)).sum(1) / (pos.sum(1) * neg.sum(1))
+        lab, f1, present = s.argmax(1), [], []
+        for k in range(s.shape[1]):
+            tp, fp, fn = cw @ ((y == k) & (lab == k)), cw @ ((y != k) & (lab == k)), cw @ ((y == k) & (lab != k))
+            den = 2 * tp + fp + fn
+            f1.append(np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), 0.0))
+            present.append(counts @ ((y == k) | (lab == k)) > 0)
+        f1, present = np.stack(f1, 1), np.stack(present, 1)
+        return (f1 * present).sum(1) / present.sum(1)
+
+# %% ../nbs/32_robustness.ipynb #a47cdcbf
+def _drops(before:np.ndarray, after:np.ndarray, metric:str)->np.ndarray:
+    "`relative_drop` over arrays"
+    d = after - before if metric in LOWER_BETTER else before - after
+    with np.errstate(invalid='ignore', divide='ignore'): return np.where(before != 0, d / np.abs(before), d)
+
+def degradation_interval(task:str, y:np.ndarray,
+                         clean:np.ndarray,               # the model's scores on the intact rows
+                         damaged:np.ndarray,             # ... and on the damaged rows
+                         base_clean:np.ndarray|None=None,   # the baseline's on the intact rows (None: no baseline)
+                         base_damaged:np.ndarray|None=None, # ... and on the damaged rows
+                         w:np.ndarray|None=None,         # sample weights
+                         n_boot:int=1000,                # resamples
+                         ci:float=0.95,                  # confidence level
+                         seed:int|list=0
+                        )->tuple:                        # (low, high); (None, None) when no resample was defined
+    "Paired-bootstrap interval of the model's relative metric drop minus the baseline's (the model's own without one)"
+    metric, n = PRIMARY[task], len(y)
+    rng, step, out = np.random.default_rng(seed), max(1, 2_000_000 // max(n, 1)), []
+    for i in range(0, n_boot, step):
+        counts = resample_counts(n, min(step, n_boot - i), rng)
+        m = lambda s: bootstrap_metric(task, y, s, counts, w)
+        d = _drops(m(clean), m(damaged), metric)
+        if base_clean is not None: d = d - _drops(m(base_clean), m(base_damaged), metric)
+        out.append(d)
+    v = np.concatenate(out); v = v[np.isfinite(v)]
+    if not v.size: return None, None
+    lo, hi = np.quantile(v, [(1 - ci) / 2, (1 + ci) / 2])
+    return float(lo), float(hi)
+
+# %% ../nbs/32_robustness.ipynb #d2372fbd
+def load_baseline(model_path:str|Path, # models/baseline.skops (with its .sha256 sidecar)
+                  roles_path:str|Path, # models/features.json: the baseline's column roles
+                  task:str
+                 )->dict:              # predict (raw rows -> scores, or None), columns (inputs it reads), note
+    "Phase 1's linear baseline as a scoring function of raw rows; `predict` None (and why) when there is none"
+    model_path, roles_path = Path(model_path), Path(roles_path)
+    gone = [p.name for p in (model_path, roles_path) if not p.exists()]
+    if gone: return dict(predict=None, columns=[], note=f"no baseline to compare with ({' and '.join(gone)} not found)")
+    model, roles = load_verified_skops(model_path), read_json(roles_path)['roles']
+    est = model.steps[-1][1] if hasattr(model, 'steps') else model
+    return dict(predict=lambda df: predict_scores(model, to_model_frame(df, roles), task), columns=roles['numeric'] + roles['onehot'] + roles['target'],
+                note=f"compared with the baseline ({type(est).__name__}, {model_path.name})")
 
 # %% ../nbs/32_robustness.ipynb #ef3fbbc5
+BOOT_STREAM = 10**6  # the bootstrap's generator is [seed, BOOT_STREAM], apart from the perturbations' [seed, i]
+
 def row_passed(p:dict, r:dict, tolerance:float)->bool|None:
-    "Verdict of one perturbation: None when informational, False when it crashed"
+    "Verdict of one perturbation: None when informational, False when it crashed or its whole interval is beyond `tolerance`"
     if not p['judged']: return None
     if r['error']: return False
-    return r['max_abs_change'] == 0 if p['kind'] == 'column_order' else r['relative_drop'] <= tolerance
+    if p['kind'] == 'column_order': return r['max_abs_change'] == 0
+    lo = r['ci_low'] if r.get('ci_low') is not None else r['judged_drop']
+    return bool(lo <= tolerance)
 
 def run_suite(predict,                # raw rows -> scores (`Package.predict_scores`)
               df:pl.DataFrame,        # intact raw rows
@@ -217,45 +302,75 @@ def run_suite(predict,                # raw rows -> scores (`Package.predict_sco
               plan:list[dict],        # from `perturbation_plan`
               numeric:list[str], categorical:list[str],
               stats:dict,             # from `column_stats` (train)
-              tolerance:float,        # largest relative drop of a judged perturbation
+              tolerance:float,        # largest judged drop (beyond the baseline's) of a judged perturbation
               seed:int=0,
               w:np.ndarray|None=None, # sample weights
-              scale:float=1.0         # divides the score change
+              scale:float=1.0,        # divides the score change
+              baseline=None,          # raw rows -> the baseline's scores (`load_baseline`); None: judge the model's own drop
+              n_boot:int=1000,        # bootstrap resamples
+              ci:float=0.95           # their confidence level
              )->pl.DataFrame:         # the degradation table
-    "Every perturbation of `plan` applied to `df` and scored, one row each"
+    "Every perturbation of `plan` applied to `df`, scored for the model and the baseline, judged on a paired bootstrap; one row each"
+    metric = PRIMARY[task]
     base = np.asarray(predict(df), dtype=float)
-    before = task_metrics(task, y, base, w)[PRIMARY[task]]
+    before = task_metrics(task, y, base, w)[metric]
+    bbase = np.asarray(baseline(df), dtype=float) if baseline else None
+    bbefore = task_metrics(task, y, bbase, w)[metric] if baseline else None
     rows = []
     for i, p in enumerate(plan):
-        fn = lambda: predict(perturb(df, p, numeric, categorical, stats, np.random.default_rng([seed, i])))
-        r = score_perturbation(fn, y, task, base, before, w, scale)
-        rows.append(dict(perturbation=p['name'], kind=p['kind'], level=p['level'], feature=p['feature'], judged=p['judged'],
-                         metric_before=before, **r, passed=row_passed(p, r, tolerance)))
+        damaged = lambda: perturb(df, p, numeric, categorical, stats, np.random.default_rng([seed, i]))  # same rows on every call
+        r = score_perturbation(lambda: predict(damaged()), y, task, base, before, w, scale)
+        s, order = r.pop('scores'), p['kind'] == 'column_order'
+        b = score_perturbation(lambda: baseline(damaged()), y, task, bbase, bbefore, w, scale) if baseline and not order else None
+        bs = b.pop('scores') if b else None
+        vs = bs is not None
+        g = lambda k: b[k] if b else None
+        row = dict(perturbation=p['name'], kind=p['kind'], level=p['level'], feature=p['feature'], judged=p['judged'], rows=len(y),
+                   metric_before=before, **r, baseline_before=bbefore if b else None, baseline_after=g('metric_after'),
+                   baseline_drop=g('relative_drop'), baseline_error=g('error'), against=None, judged_drop=None, ci_low=None, ci_high=None)
+        if s is not None and not order:
+            row.update(against='baseline' if vs else 'own', judged_drop=r['relative_drop'] - (b['relative_drop'] if vs else 0.0))
+            if p['judged']:
+                row['ci_low'], row['ci_high'] = degradation_interval(task, y, base, s, bbase if vs else None, bs, w, n_boot, ci, [seed, BOOT_STREAM])
+        rows.append(row | dict(passed=row_passed(p, row, tolerance)))
     return pl.from_dicts(rows, infer_schema_length=None)
 
 # %% ../nbs/32_robustness.ipynb #2a180fbe
 def _check(name, value, threshold, passed, judged, reason)->dict:
     return dict(name=name, value=value, threshold=threshold, passed=passed, judged=judged, reason=reason)
 
-def _row_reason(r:dict, metric:str, tolerance:float)->str:
+def _row_reason(r:dict, metric:str, tolerance:float, ci:float=0.95)->str:
     if r['error']: return f"the model failed on these rows: {r['error']}"
-    moved = f"{metric} {r['metric_before']:.4f} -> {r['metric_after']:.4f} (relative drop {r['relative_drop']:.1%}), mean |score change| {r['mean_abs_change']:.4f}"
     if r['kind'] == 'column_order':
         return 'scores identical with the columns reordered' if r['passed'] else f"scores changed with the columns reordered (largest change {r['max_abs_change']:.3g})"
+    moved = f"model {metric} {r['metric_before']:.4f} -> {r['metric_after']:.4f} (drop {r['relative_drop']:.1%})"
+    if r['baseline_after'] is not None: moved += f", baseline {r['baseline_before']:.4f} -> {r['baseline_after']:.4f} (drop {r['baseline_drop']:.1%})"
+    moved += f", mean |score change| {r['mean_abs_change']:.4f}"
     if not r['judged']: return f"informational: {moved}"
-    return f"{moved}; {'within' if r['passed'] else 'beyond'} the {tolerance:.0%} tolerance"
+    x = r['judged_drop']
+    if r['against'] == 'baseline': what = f"the model lost {abs(x):.1%} {'more' if x >= 0 else 'less'} than the baseline"
+    else:
+        why = f"the baseline failed on these rows ({r['baseline_error']})" if r['baseline_error'] else 'no baseline to compare with'
+        what = f"{why}, so the model's own drop is judged: {x:.1%}"
+    iv = f"{ci:.0%} interval {r['ci_low']:.1%} to {r['ci_high']:.1%}" if r['ci_low'] is not None else 'no interval'
+    verdict = (f"beyond the {tolerance:.0%} tolerance, the whole interval included" if not r['passed'] else
+               f"within noise: beyond the {tolerance:.0%} tolerance as measured, but the interval reaches below it" if x > tolerance else
+               f"within the {tolerance:.0%} tolerance")
+    return f"{moved}; {what} ({iv}, {r['rows']:,} rows): {verdict}"
 
 def perturbation_checks(table:pl.DataFrame, # from `run_suite`
                         metric:str,         # the primary metric
-                        tolerance:float     # robustness.tolerance
+                        tolerance:float,    # robustness.tolerance
+                        ci:float=0.95       # robustness.ci (for the reasons)
                        )->list[dict]:       # one check per row
-    "The degradation table as checks: judged perturbations against the tolerance, the rest informational"
+    "The degradation table as checks: judged perturbations against the tolerance (beyond the baseline's drop), the rest informational"
     out = []
     for r in table.iter_rows(named=True):  # one per perturbation, not per data row
-        order = r['kind'] == 'column_order'
-        name = f"{r['perturbation']}: {'largest |score change|' if order else 'relative ' + metric + ' drop'}"
-        out.append(_check(name, r['max_abs_change' if order else 'relative_drop'], (0.0 if order else tolerance) if r['judged'] else None,
-                          r['passed'], r['judged'], _row_reason(r, metric, tolerance)))
+        order, vs = r['kind'] == 'column_order', r['judged'] and r['against'] == 'baseline'
+        name = f"{r['perturbation']}: " + ('largest |score change|' if order else f"relative {metric} drop" + (" beyond the baseline's" if vs else ''))
+        value = r['max_abs_change'] if order else r['judged_drop'] if r['judged'] else r['relative_drop']
+        out.append(_check(name, value, (0.0 if order else tolerance) if r['judged'] else None,
+                          r['passed'], r['judged'], _row_reason(r, metric, tolerance, ci)))
     return out
 
 # %% ../nbs/32_robustness.ipynb #4beeaf11
@@ -301,10 +416,18 @@ def robustness_summary(table:pl.DataFrame, # from `run_suite`
     "A short verdict for the model card"
     j = table.filter(pl.col('judged') & (pl.col('kind') != 'column_order'))
     ok = int(j['passed'].sum())
-    worst = j.sort('relative_drop', descending=True, nulls_last=False).row(0, named=True) if j.height else None
+    vs = bool(j.height) and (j['against'] == 'baseline').any()
+    beyond = "beyond the baseline's under the same damage " if vs else ''
+    s = f"{ok} of {j.height} judged perturbations passed (the model's {metric} drop {beyond}within {tolerance:.0%}, or not clearly beyond it)"
+    noisy = j.filter(pl.col('passed') & (pl.col('judged_drop') > tolerance))['perturbation'].to_list()
+    if noisy: s += f"; within noise only: {', '.join(noisy)}"
+    if j.height and not vs: s += "; no baseline to compare with, so the model's own drop was judged"
+    worst = j.sort('judged_drop', descending=True, nulls_last=False).row(0, named=True) if j.height else None
+    if worst:
+        iv = f", interval {worst['ci_low']:.1%} to {worst['ci_high']:.1%}" if worst['ci_low'] is not None else ''
+        s += f"; worst: {worst['perturbation']}, " + ('crashed' if worst['error'] else
+             f"{worst['judged_drop']:.1%} {'more than the baseline' if worst['against'] == 'baseline' else 'worse'}{iv} on {worst['rows']:,} rows")
     crash = table.filter(pl.col('error').is_not_null())['perturbation'].to_list()
-    s = f"{ok} of {j.height} judged perturbations kept the {metric} drop within {tolerance:.0%}"
-    if worst: s += f" (worst: {worst['perturbation']}, " + ('crashed' if worst['error'] else f"{worst['relative_drop']:.1%} worse") + ')'
     order = table.filter(pl.col('kind') == 'column_order')['passed'].to_list()
     s += f"; scores are {'identical' if order == [True] else 'NOT identical'} under column reordering"
     s += f"{'; crashed on: ' + ', '.join(crash) if crash else ''}."
@@ -320,21 +443,28 @@ PASS_C, FAIL_C, INFO_C = '#3b75af', '#c0392b', '#b0b0b0'
 
 def plot_degradation(table:pl.DataFrame, # from `run_suite`
                      metric:str, tolerance:float)->Figure:
-    "Horizontal bars of the relative metric drop per perturbation, with the tolerance line"
+    "Horizontal bars of the judged drop per perturbation, its interval, and the tolerance line"
     t = table.reverse()
-    drop = np.nan_to_num(t['relative_drop'].cast(pl.Float64).fill_null(0.0).to_numpy()) * 100
+    num = lambda c: t.select(pl.col(c).cast(pl.Float64)).to_series().to_numpy()
+    drop = np.nan_to_num(t.select(pl.coalesce(pl.col('judged_drop').cast(pl.Float64), pl.col('relative_drop').cast(pl.Float64))).to_series().to_numpy()) * 100
     col = [INFO_C if p is None else PASS_C if p else FAIL_C for p in t['passed'].to_list()]
     fig = Figure(figsize=(7.5, 0.28 * t.height + 1.4), layout='constrained')
     ax = fig.subplots()
     y = np.arange(t.height)
     ax.barh(y, drop, color=col)
+    lo, hi = num('ci_low') * 100, num('ci_high') * 100
+    m = np.isfinite(lo) & np.isfinite(hi)
+    if m.any(): ax.errorbar(drop[m], y[m], xerr=[np.clip(drop[m] - lo[m], 0, None), np.clip(hi[m] - drop[m], 0, None)], fmt='none', ecolor='black', lw=0.8, capsize=2)
     for i, e in enumerate(t['error'].to_list()):
         if e: ax.text(0, i, '  crashed', va='center', color=FAIL_C, fontsize=8)
     ax.axvline(tolerance * 100, color=FAIL_C, ls='--', lw=1, label=f'tolerance {tolerance:.0%}')
     ax.axvline(0, color='black', lw=0.6)
     ax.set_yticks(y, t['perturbation'].to_list(), fontsize=8)
-    ax.set(xlabel=f'relative {metric} drop (%)', title=f'Robustness: {metric} lost per perturbation')
+    vs = (t['against'] == 'baseline').any()
+    beyond = " beyond the baseline's" if vs else ''
+    ax.set(xlabel=f"relative {metric} drop{beyond} (%), with its bootstrap interval",
+           title=f'Robustness: {metric} lost per perturbation' + (' (model minus baseline)' if vs else ''))
     from matplotlib.patches import Patch
-    handles = [Patch(color=PASS_C, label='within tolerance'), Patch(color=FAIL_C, label='beyond tolerance'), Patch(color=INFO_C, label='informational')]
+    handles = [Patch(color=PASS_C, label='passed'), Patch(color=FAIL_C, label='failed'), Patch(color=INFO_C, label='informational')]
     ax.legend(handles=handles + ax.get_legend_handles_labels()[0], loc='lower right', fontsize=8)
     return fig
