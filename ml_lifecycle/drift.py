@@ -12,7 +12,7 @@ from scipy import stats
 from matplotlib.figure import Figure
 from .core import PipelineError
 from .baseline import task_metrics
-from .evaluate import LOWER_IS_BETTER
+from .evaluate import LOWER_IS_BETTER, bootstrap_metrics
 from .eda import bin_labels, save_fig
 
 # %% auto #0
@@ -20,8 +20,9 @@ __all__ = ['STATUSES', 'DEFAULT_THRESHOLDS', 'RETRAIN_RULE', 'DRIFT_GROUPS', 'SH
            'monitor_thresholds', 'reference_edges', 'reference_categories', 'n_buckets', 'bucket_labels', 'bucket_expr',
            'batch_counts', 'check_batch', 'build_profile', 'score_frame', 'add_score_profile', 'psi', 'ks_test',
            'chi2_test', 'psi_noise', 'feature_check', 'missing_check', 'share_check', 'prediction_checks', 'summarise',
-           'drift_report', 'checks_table', 'alert_lines', 'decay_check', 'performance_checks', 'error_rate_check',
-           'retrain_required', 'robust_sd', 'reweight_rows', 'simulate_shift', 'plot_psi', 'plot_distributions']
+           'drift_report', 'checks_table', 'alert_lines', 'metric_intervals', 'decay_check', 'performance_checks',
+           'error_rate_check', 'retrain_required', 'robust_sd', 'reweight_rows', 'simulate_shift', 'plot_psi',
+           'plot_distributions']
 
 # %% ../nbs/42_drift.ipynb #1a871bbd
 STATUSES = ('ok', 'warning', 'critical')
@@ -231,7 +232,8 @@ def feature_check(name:str,            # the feature (or score column)
                   sample:np.ndarray|None=None, # current values sample (numeric)
                   warning:float=0.1, critical:float=0.2, # PSI thresholds
                   alpha:float=0.05,     # test significance level
-                  group:str='feature'
+                  group:str='feature',
+                  checks:int=1          # PSI checks in the report: on a small batch the test must pass alpha / checks
                  )->dict:               # a check
     "The PSI check of one feature against its profile, with its KS or chi-square test"
     ref, num = np.asarray(spec['counts']), spec['kind'] == 'numeric'
@@ -241,8 +243,10 @@ def feature_check(name:str,            # the feature (or score column)
     reason = _verdict('PSI', v, warning, critical) + (f"; {test} p = {p:.2g}" if p is not None else '')
     status, n = status_of(v, warning, critical), int(np.sum(counts))
     noise = psi_noise(ref, n)
-    if _within_noise(status, noise, warning, p, alpha):
-        status, reason = 'ok', reason + f"; within sampling noise: on {n:,} rows chance alone gives PSI ~{noise:.3f}, and the test is not significant"
+    gate = alpha / max(int(checks), 1)   # Bonferroni: one of many tests on a clean batch falls below alpha by chance
+    if _within_noise(status, noise, warning, p, gate):
+        status, reason = 'ok', reason + (f"; within sampling noise: on {n:,} rows chance alone gives PSI ~{noise:.3f}, and the test is not significant"
+                                         + (f" at {gate:.2g} (alpha {alpha:g} over {checks} checks)" if checks > 1 else ''))
     return _check(name, group, 'psi', v, warning, critical, status, reason, spec['kind'],
                   test=test, statistic=stat, p_value=p, significant=None if p is None else bool(p < alpha),
                   labels=bucket_labels(spec), reference=_shares(ref), current=_shares(counts), rows=n, psi_noise=noise)
@@ -266,7 +270,7 @@ def share_check(checks:list,          # the feature checks
                   drifted=drifted, features=len(f))
 
 # %% ../nbs/42_drift.ipynb #c0b2732a
-def prediction_checks(profile:dict, scores:np.ndarray, classes:list|None=None, t:dict|None=None, seed:int=0)->list:
+def prediction_checks(profile:dict, scores:np.ndarray, classes:list|None=None, t:dict|None=None, seed:int=0, checks:int=1)->list:
     "PSI checks of the model's current scores against the profile's reference scores"
     t = t or monitor_thresholds()
     if not profile.get('scores'): raise PipelineError("scores given but the profile has no reference scores; add them with add_score_profile")
@@ -274,7 +278,7 @@ def prediction_checks(profile:dict, scores:np.ndarray, classes:list|None=None, t
     if miss := [c for c in profile['scores'] if c not in f.columns]:
         raise PipelineError(f"scores: no column(s) {miss} in the current scores {f.columns}; expected the profile's score columns")
     _, counts, samples = batch_counts(f.lazy(), profile['scores'], profile['sample'], seed)
-    return [feature_check(c, s, counts[c], samples[c], **t['psi'], alpha=t['alpha'], group='prediction') for c, s in profile['scores'].items()]
+    return [feature_check(c, s, counts[c], samples[c], **t['psi'], alpha=t['alpha'], group='prediction', checks=checks) for c, s in profile['scores'].items()]
 
 def summarise(checks:list, thresholds:dict, **info)->dict:
     "The report: overall status, counts per status, drifted and missing features, a one-line summary, every check"
@@ -300,10 +304,11 @@ def drift_report(profile:dict,                     # from `build_profile` (and `
     missing = check_batch(lf, specs)
     rows, counts, samples = batch_counts(lf, {c: s for c, s in specs.items() if c not in missing}, profile['sample'], seed)
     if not rows: raise PipelineError("current batch has no rows; expected at least one row to compare with the reference")
-    checks = [missing_check(c, s, **t['psi']) if c in missing else feature_check(c, s, counts[c], samples.get(c), **t['psi'], alpha=t['alpha'])
+    m = len(specs) - len(missing) + (len(profile.get('scores') or {}) if scores is not None else 0)   # the PSI tests this report runs
+    checks = [missing_check(c, s, **t['psi']) if c in missing else feature_check(c, s, counts[c], samples.get(c), **t['psi'], alpha=t['alpha'], checks=m)
               for c, s in specs.items()]
     checks.append(share_check(checks, **t['drifted_share']))
-    if scores is not None: checks += prediction_checks(profile, scores, classes, t, seed)
+    if scores is not None: checks += prediction_checks(profile, scores, classes, t, seed, m)
     return summarise(checks + list(extra_checks), t, rows=dict(reference=profile['rows'], current=rows))
 
 # %% ../nbs/42_drift.ipynb #ba5e066e
@@ -323,36 +328,67 @@ def alert_lines(report:dict, # from `drift_report`
     return lines + ([f"... and {t.height - top} more warning or critical check(s) in the report"] if t.height > top else [])
 
 # %% ../nbs/42_drift.ipynb #c9fb1ba0
+def metric_intervals(task:str,               # binary | multiclass | regression
+                     y:np.ndarray,            # encoded truth of the labelled rows
+                     pred:np.ndarray,         # the model's scores on them
+                     n_boot:int=200,          # bootstrap resamples (0: point values only)
+                     seed:int=0,
+                     w:np.ndarray|None=None,  # optional sample weights
+                     max_rows:int=50_000,     # above this, the interval is bootstrapped on a seeded subsample
+                     ci:float=0.95            # confidence level
+                    )->dict:                  # {metric: {value, low, high}} (low, high None without an interval)
+    "Every metric of `task` on the batch with a seeded percentile-bootstrap interval"
+    if n_boot <= 0: return {k: dict(value=v, low=None, high=None) for k, v in task_metrics(task, y, pred, w).items()}
+    n = len(y)
+    if n <= max_rows: return bootstrap_metrics(task, y, pred, n_boot, ci, seed, w)
+    point, i = task_metrics(task, y, pred, w), np.random.default_rng(seed).choice(n, max_rows, replace=False)
+    b, f = bootstrap_metrics(task, y[i], pred[i], n_boot, ci, seed, None if w is None else w[i]), math.sqrt(max_rows / n)
+    shrink = lambda v, sub, q: None if q is None else float(v + (q - sub) * f)   # the subsample's spread, scaled to the batch's size
+    return {k: dict(value=v, low=shrink(v, b[k]['value'], b[k]['low']), high=shrink(v, b[k]['value'], b[k]['high'])) for k, v in point.items()}
+
 def decay_check(metric:str,           # e.g. roc_auc, rmse
                 reference:float,      # its reference (validation) value
                 current:float,        # its value on the current batch
                 warning:float=0.05,   # relative drop for a warning
-                critical:float=0.1    # and for critical
+                critical:float=0.1,   # and for critical
+                low:float|None=None,  # the current value's confidence interval (None: judged on the drop alone)
+                high:float|None=None,
+                rows:int|None=None    # labelled rows it was measured on
                )->dict:               # a check
-    "The relative drop of `metric` from its reference value (a loss rising counts as a drop)"
+    "The relative drop of `metric` from its reference value (a loss rising counts as a drop), alarming only beyond noise"
     if current is None or not math.isfinite(current):
         return _check(metric, 'performance', 'relative_drop', None, warning, critical, 'warning',
-                      f"{metric} could not be computed on the current labels (a single class?)", reference=float(reference), current=None)
-    d = current - reference if metric in LOWER_IS_BETTER else reference - current
+                      f"{metric} could not be computed on the current labels (a single class?)", reference=float(reference), current=None, rows=rows)
+    lower = metric in LOWER_IS_BETTER
+    d = current - reference if lower else reference - current
     v = float(d / max(abs(reference), 1e-12))
-    return _check(metric, 'performance', 'relative_drop', v, warning, critical, status_of(v, warning, critical),
-                  f"{metric} {current:.4g} vs reference {reference:.4g}: " + _verdict('drop', v, warning, critical, '.1%'),
-                  reference=float(reference), current=float(current))
+    has_ci = low is not None and high is not None
+    interval = f" [{low:.4g}, {high:.4g}]" if has_ci else ''
+    where = f" on {rows:,} rows" if rows is not None else ''
+    status = status_of(v, warning, critical)
+    reason = f"{metric} {current:.4g}{interval}{where} vs reference {reference:.4g}: " + _verdict('drop', v, warning, critical, '.1%')
+    if status != 'ok' and has_ci and not (low > reference if lower else high < reference):
+        status, reason = 'ok', reason + f"; within noise: [{low:.4g}, {high:.4g}] includes the reference"
+    return _check(metric, 'performance', 'relative_drop', v, warning, critical, status, reason,
+                  reference=float(reference), current=float(current), low=None if low is None else float(low),
+                  high=None if high is None else float(high), rows=rows)
 
 def performance_checks(task:str,             # binary | multiclass | regression
                        y:np.ndarray,          # encoded truth of the labelled rows
                        pred:np.ndarray,       # the model's scores on them
                        reference:dict,        # {metric: reference (validation) value}; each is checked
                        warning:float=0.05, critical:float=0.1,
-                       w:np.ndarray|None=None # optional sample weights
+                       w:np.ndarray|None=None,# optional sample weights
+                       n_boot:int=200,        # bootstrap resamples for the intervals (0: the drop alone decides)
+                       seed:int=0
                       )->list:                # one check per metric
-    "Decay checks of the metrics in `reference`, recomputed on the labelled current rows"
+    "Decay checks of the metrics in `reference`, recomputed on the labelled current rows with their bootstrap intervals"
     try:
-        with warnings.catch_warnings(): warnings.simplefilter('ignore'); cur = task_metrics(task, y, pred, w)
-    except ValueError: cur = dict.fromkeys(reference, None)  # undefined on these labels: each check says so
+        with warnings.catch_warnings(): warnings.simplefilter('ignore'); cur = metric_intervals(task, y, pred, n_boot, seed, w)
+    except ValueError: cur = {m: dict(value=None, low=None, high=None) for m in reference}  # undefined on these labels: each check says so
     if bad := [m for m in reference if m not in cur]:
         raise PipelineError(f"reference metrics: unknown metric(s) {bad} for a {task} task; expected some of {', '.join(cur)}")
-    return [decay_check(m, v, cur[m], warning, critical) for m, v in reference.items()]
+    return [decay_check(m, v, cur[m]['value'], warning, critical, cur[m]['low'], cur[m]['high'], len(y)) for m, v in reference.items()]
 
 # %% ../nbs/42_drift.ipynb #ceceb41a
 def error_rate_check(failed:int,          # failed requests in the window

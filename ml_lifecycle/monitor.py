@@ -13,8 +13,9 @@ from . import abreport, card, drift, ingest
 from .params import MonitorParams, section
 
 # %% auto #0
-__all__ = ['MONITOR_DEFAULTS', 'monitor_params', 'read_batch', 'current_batch', 'log_error_check', 'usable_shift',
-           'batch_section', 'fmt_rows', 'monitor_paths']
+__all__ = ['MONITOR_DEFAULTS', 'SIMULATED', 'REAL_ONLY', 'monitor_params', 'read_batch', 'current_batch', 'log_error_check',
+           'usable_shift', 'simulated_decision', 'shift_verdict', 'run_verdict', 'decision_text', 'batch_section',
+           'fmt_rows', 'summary_text', 'monitor_paths']
 
 # %% ../nbs/44_monitor.ipynb #377ac602
 MONITOR_DEFAULTS = MonitorParams().model_dump()  # declared once, in `params.MonitorParams`
@@ -72,18 +73,76 @@ def usable_shift(spec:dict,              # `monitor.simulate`
         gen = {c: dict(reweight={str(top): 0.5})}
     return gen, f"monitor.simulate names no column of this data; shifting {gen} instead"
 
+# %% ../nbs/44_monitor.ipynb #9ed4c2a8
+SIMULATED = 'simulated drift check (no production batch configured)'
+REAL_ONLY = 'retraining is decided only on a real batch (set monitor.current to a production file or prediction log)'
+
+def simulated_decision(decision:dict # from `drift.retrain_required` on a simulated batch
+                      )->dict:       # never required; the rule's reasons under `would_trigger`
+    "A retraining decision on a batch the stage simulated: not required, whatever the rule says of it"
+    if decision.get('simulated'): return decision
+    return dict(required=False, reasons=[], simulated=True, would_trigger=list(decision['reasons']), rule=decision.get('rule'))
+
+def shift_verdict(reports:dict, # {'clean': report, 'drifted': report} from `drift.drift_report`
+                  shift:dict    # the shift applied to the drifted batch (`usable_shift`)
+                 )->tuple[str, str]: # status (ok | warning, never critical) and one line
+    "Whether the simulated shift was detected and the clean batch stayed quiet"
+    clean, drifted = reports['clean'], reports['drifted']
+    flagged = [c for c in shift if c in (drifted.get('drifted') or [])]
+    if not shift: seen = 'no shift was simulated (monitor.simulate is empty)'
+    elif flagged: seen = f"the simulated shift was detected ({len(flagged)} of {len(shift)} shifted features flagged: {', '.join(flagged)})"
+    else: seen = f"the simulated shift was missed (none of the {len(shift)} shifted features flagged: {', '.join(shift)})"
+    bad = [c['name'] for c in clean['checks'] if c['status'] != 'ok']
+    quiet = ('the clean batch (the test split as it is) stayed ok' if clean['status'] == 'ok' else
+             f"the clean batch (the test split as it is) was {clean['status']}: {', '.join(bad)}")
+    status = 'ok' if (flagged or not shift) and clean['status'] == 'ok' else 'warning'
+    return status, f"{SIMULATED}: {seen}; {quiet}; {REAL_ONLY}"
+
+def run_verdict(reports:dict,          # {batch: report}
+                decisions:dict,        # {batch: retraining decision}
+                shift:dict|None=None   # the simulated shift; None: the batches are real
+               )->dict:                # status, simulated, verdict (one line), retrain, decisions
+    "The run's status, its one-line verdict and the retraining decision the retraining loop reads"
+    if shift is None:
+        status = drift.worst(r['status'] for r in reports.values())
+        retrain = dict(required=any(v['required'] for v in decisions.values()), reasons=[f'{k}: {r}' for k, v in decisions.items() for r in v['reasons']], simulated=False)
+        return dict(status=status, simulated=False, verdict=f"{status}; retraining required: {'yes' if retrain['required'] else 'no'}",
+                    retrain=retrain, decisions=decisions)
+    decisions = {k: simulated_decision(v) for k, v in decisions.items()}
+    status, line = shift_verdict(reports, shift)
+    retrain = dict(required=False, reasons=[], simulated=True, note=REAL_ONLY,
+                   would_trigger=[f'{k}: {r}' for k, v in decisions.items() for r in v['would_trigger']])
+    return dict(status=status, simulated=True, verdict=line, retrain=retrain, decisions=decisions)
+
 # %% ../nbs/44_monitor.ipynb #a60496b6
+def decision_text(retrain:dict)->str:
+    "The retraining decision of one batch, in words (a simulated batch never requires it)"
+    if retrain.get('simulated'):
+        return ("Retraining: not decided on a simulated batch (only a real batch decides); "
+                + ("on a real batch like this one the rule (`monitor.retrain`) would fire:\n\n" + card.bullet_list(retrain['would_trigger'])
+                   if retrain['would_trigger'] else "the rule (`monitor.retrain`) would not fire on a real batch like this one."))
+    return f"Retraining required: **{'yes' if retrain['required'] else 'no'}**" + (':\n\n' + card.bullet_list(retrain['reasons']) if retrain['reasons'] else '.')
+
 def batch_section(name:str, rep:dict, retrain:dict, figures:list[str]=())->str:
     "Markdown for one batch: status line, retraining decision, checks table, figures"
     rows = drift.checks_table(rep).to_dicts()
-    head = (f"**{rep['status'].upper()}** ({fmt_rows(rep['rows'])}). {rep['summary']}.\n\n"
-            f"Retraining required: **{'yes' if retrain['required'] else 'no'}**"
-            + (':\n\n' + card.bullet_list(retrain['reasons']) if retrain['reasons'] else '.'))
+    head = f"**{rep['status'].upper()}** ({fmt_rows(rep['rows'])}). {rep['summary']}.\n\n" + decision_text(retrain)
     return '\n\n'.join([head, card.md_table(rows, ['name', 'group', 'metric', 'value', 'status', 'reason']), *[f for f in figures if f]])
 
 def fmt_rows(rows:dict)->str:
     "'N current rows vs M reference rows'"
     return f"{rows['current']:,} current rows vs {rows['reference']:,} reference rows"
+
+def summary_text(v:dict,        # from `run_verdict`
+                 ref_rows:int,  # training rows of the profile
+                 t:dict         # `drift.monitor_thresholds(...)`
+                )->str:         # the report's summary paragraph
+    "The summary at the top of the report: what was checked, the verdict, the thresholds"
+    head = (f"**{SIMULATED.capitalize()}**: {v['verdict'].split(': ', 1)[1]}. Status of the check **{v['status'].upper()}**."
+            if v['simulated'] else f"Overall status **{v['status'].upper()}**; retraining required: **{'yes' if v['retrain']['required'] else 'no'}**.")
+    return (f"Reference: {ref_rows:,} training rows (scores: valid). {head} Thresholds: PSI warning {t['psi']['warning']:g}, critical {t['psi']['critical']:g}; "
+            f"decay {t['decay']['warning']:.0%} / {t['decay']['critical']:.0%} relative drop, counted only beyond the batch's bootstrap interval; "
+            "error rate as in `params.yaml` (monitor.thresholds).")
 
 # %% ../nbs/44_monitor.ipynb #01aa7994
 def monitor_paths(root:str|Path,          # project root

@@ -402,6 +402,7 @@ class MonitorParams(Section):
     profile: Profile = Profile()
     simulate: dict[str, dict[str, Any]] | None = {}
     thresholds: Thresholds = Thresholds()
+    bootstrap: Annotated[Int, Field(ge=0)] = 200
     retrain: RetrainRule = RetrainRule()
     fail_on_critical: Bool = False
 

@@ -113,8 +113,16 @@ def monitor_section(mon:dict|None, at:str|None=None)->str:
     at = at or 'at an unknown time'
     rows = [dict(batch=k, status=r['status'], critical=r['counts']['critical'], warning=r['counts']['warning'],
                  drifted=', '.join(r.get('drifted') or []) or '-') for k, r in mon['batches'].items()]
-    rt = mon['retrain']
-    return (f"Last run {at}: **{mon['status'].upper()}**; report `reports/monitor.html`.\n\n" + card.md_table(rows, ['batch', 'status', 'critical', 'warning', 'drifted'])
+    rt, table = mon['retrain'], card.md_table(rows, ['batch', 'status', 'critical', 'warning', 'drifted'])
+    if mon.get('simulated'):
+        what = mon['verdict'].split(': ', 1)[1] if ': ' in mon.get('verdict', '') else 'batches simulated from the test split'
+        would = rt.get('would_trigger') or []
+        return (f"Last run {at}: **simulated drift check** (no production batch configured; status of the check **{mon['status'].upper()}**): {what}. "
+                "Report `reports/monitor.html`.\n\n" + table
+                + "\n\nRetraining: not decided on simulated batches. Set `monitor.current` to a production file or the prediction log "
+                "(`serve.log_dir`) and run `ml-lifecycle monitor`; the rule decides on real batches only."
+                + (" On the simulated batches it would have fired on:\n\n" + card.bullet_list(would) if would else ''))
+    return (f"Last run {at}: **{mon['status'].upper()}**; report `reports/monitor.html`.\n\n" + table
             + f"\n\nRetraining required: **{'yes' if rt['required'] else 'no'}**" + (':\n\n' + card.bullet_list(rt['reasons']) if rt['reasons'] else '.'))
 
 def retrain_section(rule:dict)->str:

@@ -12,8 +12,8 @@ import yaml
 from .core import PipelineError, find_root
 
 # %% auto #0
-__all__ = ['error_line', 'stage_outs', 'stage_cells', 'run_stage', 'registry_action', 'describe', 'adhoc_dir', 'monitor_exit',
-           'run_summary', 'main']
+__all__ = ['error_line', 'stage_outs', 'stage_cells', 'run_stage', 'registry_action', 'describe', 'adhoc_dir', 'monitor_line',
+           'monitor_exit', 'run_summary', 'main']
 
 # %% ../nbs/01_runner.ipynb #6f6b834b
 def error_line(ename:str, # exception class name, as papermill reports it
@@ -186,13 +186,18 @@ def adhoc_dir(current:str|Path,  # the batch file or log folder checked
     for s in ('.gz', '.csv', '.tsv', '.txt', '.parquet', '.pq', '.jsonl'): name = name.removesuffix(s)
     return f'reports/adhoc/{kind}-' + (''.join(ch if ch.isalnum() or ch in '-_' else '_' for ch in name) or 'batch')
 
+def monitor_line(mon:dict # reports/monitor.json
+                )->str:   # 'monitor: ...', without the report's path
+    "The monitor's one line: its verdict (a simulated drift check says so), or status and retraining decision for an older report"
+    return 'monitor: ' + (mon.get('verdict') or f"{mon['status']}; retraining required: {'yes' if mon['retrain']['required'] else 'no'}")
+
 def monitor_exit(root:str|Path, fail_on_critical:bool, out_dir:str|None=None, top:int=10)->int:
     "Print the status, the checks behind it and the report's path (reports/, or `out_dir`); 3 on a critical status when asked to fail, else 0"
     from ml_lifecycle.core import read_json
     from ml_lifecycle.drift import alert_lines
     d = Path(out_dir or 'reports')
     rep = read_json(Path(root)/d/'monitor.json')
-    print(f"monitor: {rep['status']}; retraining required: {'yes' if rep['retrain']['required'] else 'no'}; report: {(d/'monitor.html').as_posix()}"
+    print(f"{monitor_line(rep)}; report: {(d/'monitor.html').as_posix()}"
           + (" (ad hoc: the monitor stage's outputs are unchanged)" if out_dir else ''))
     for name, b in (rep.get('batches') or {}).items():
         for line in alert_lines(b, top): print(f"  {name}: {line}")
@@ -216,7 +221,7 @@ def run_summary(root:str|Path)->str:
         m, failed = go.get('model') or {}, [c['name'] for c in go.get('criteria', []) if c.get('passed') is False]
         lines.append(f"go/no-go: {str(go['verdict']).upper()} for {m.get('name', '?')} version {m.get('version', '?')} ({m.get('candidate', '?')})"
                      + (f"; failed: {', '.join(failed)}" if failed else '') + '; model card: reports/model_card.html')
-    if mon: lines.append(f"monitor: {mon['status']}; retraining required: {'yes' if mon['retrain']['required'] else 'no'}; report: reports/monitor.html")
+    if mon: lines.append(f"{monitor_line(mon)}; report: reports/monitor.html")
     if ab: lines.append(f"A/B: {ab['verdict']}; report: reports/abtest.html")
     times = load('stage_times.json')
     secs = {k: v['seconds'] for k, v in (times or {}).items() if isinstance(v, dict)}

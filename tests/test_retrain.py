@@ -1,5 +1,6 @@
 "The retraining loop once end to end on a sample: a champion, new data, `retrain`, promotion only on a go that beats it, rollback."
 import gzip, json
+import polars as pl
 import pytest
 from conftest import ROOT, make_project, set_params, sh
 from test_e2e import PERMISSIVE, _version
@@ -26,8 +27,15 @@ def test_retrain_loop_once_end_to_end(tmp_path):
     set_params(root, go_no_go=PERMISSIVE, **SMALL)
     sh('dvc repro', root)
     assert _version(root, 'champion') == '1'
+    sim = json.loads((root/'reports/monitor.json').read_text())
+    assert sim['simulated'] and not sim['retrain']['required']  # batches the stage simulated itself never ask for retraining
+    assert sh(f'{RETRAIN} --dry-run', root).stdout.strip().splitlines()[-1].startswith('dry run: retraining not required')
+    # a real batch is configured, and it has drifted: now the rule asks for retraining
+    pl.read_parquet(root/'data/processed/test.parquet').with_columns(pl.col('hours_per_week') + 25).write_parquet(root/'data/current.parquet')
+    set_params(root, monitor=dict(current='data/current.parquet'))
+    sh('dvc repro monitor', root)
     mon = json.loads((root/'reports/monitor.json').read_text())
-    assert mon['retrain']['required']  # the simulated drifted batch is critical by design
+    assert not mon['simulated'] and mon['retrain']['required'] and any('hours_per_week' in r for r in mon['retrain']['reasons'])
 
     other_sample(root/'data/raw/adult.csv.gz', 3000)  # new data arrives
     r = sh(RETRAIN, root)
