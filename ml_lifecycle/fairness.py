@@ -20,17 +20,23 @@ from .features import encode_target
 from .eda import save_fig, fresh_dir, C0
 
 # %% auto #0
-__all__ = ['METRICS', 'CONSTRAINTS', 'FAIRNESS_DEFAULTS', 'MISSING', 'FL_METRICS', 'RATE_PARTS', 'GAP', 'PANELS', 'COLORS',
-           'fairness_params', 'mitigation_constraint', 'bin_labels', 'binned', 'category', 'sensitive_spec',
-           'missing_labels', 'sensitive_frame', 'group_sets', 'cell_counts', 'rates', 'wilson', 'group_rates',
-           'binary_counts', 'binary_table', 'disparity', 'bootstrap_disparity', 'judged_disparity', 'disparity_rows',
+__all__ = ['METRICS', 'CLASSIFICATION', 'TASK_METRICS', 'CONSTRAINTS', 'FAIRNESS_DEFAULTS', 'MISSING', 'FL_METRICS', 'RATE_PARTS',
+           'RANGES', 'GAP', 'PANELS', 'COLORS', 'fairness_params', 'mitigation_constraint', 'bin_labels', 'binned',
+           'category', 'readable', 'auto_bins', 'sensitive_spec', 'missing_labels', 'sensitive_frame', 'group_sets',
+           'numeric_cuts', 'cell_counts', 'rates', 'wilson', 'group_rates', 'binary_counts', 'binary_table',
+           'disparity', 'basic_interval', 'bootstrap_disparity', 'judged_disparity', 'disparity_rows', 'judgement',
            'check_of', 'skipped_checks', 'multiclass_table', 'regression_table', 'group_table', 'gap_rows',
-           'fairness_checks', 'summarise', 'Float64Proba', 'threshold_optimizer', 'overall_metrics',
-           'compare_decisions', 'mitigation_summary', 'decision_threshold', 'decisions', 'plot_groups', 'slug', 'slugs']
+           'confusion_cube', 'ovr_counts', 'class_disparity', 'worst', 'multiclass_disparity_rows', 'row_groups',
+           'regression_disparity', 'group_mean_draws', 'regression_disparity_rows', 'fairness_checks', 'summarise',
+           'Float64Proba', 'threshold_optimizer', 'overall_metrics', 'compare_decisions', 'mitigation_summary',
+           'decision_threshold', 'decisions', 'plot_groups', 'slug', 'slugs']
 
 # %% ../nbs/31_fairness.ipynb #fcf8556e
 METRICS = dict(dp_difference=('max_dp_difference', 'max'), dp_ratio=('min_dp_ratio', 'min'),
-               eo_difference=('max_eo_difference', 'max'))  # metric: (its threshold key, which side passes)
+               eo_difference=('max_eo_difference', 'max'), mean_prediction_gap=('max_mean_prediction_gap', 'max'),
+               mean_error_gap=('max_mean_error_gap', 'max'), mae_gap=('max_mae_gap', 'max'))  # metric: (its threshold key, which side passes)
+CLASSIFICATION = ('dp_difference', 'dp_ratio', 'eo_difference')
+TASK_METRICS = dict(binary=CLASSIFICATION, multiclass=CLASSIFICATION, regression=('mean_prediction_gap', 'mean_error_gap', 'mae_gap'))
 CONSTRAINTS = ('equalized_odds', 'demographic_parity')
 FAIRNESS_DEFAULTS = FairnessParams().model_dump()  # declared once, in `params.FairnessParams`
 
@@ -52,11 +58,18 @@ def mitigation_constraint(F:dict # checked `fairness` params
 # %% ../nbs/31_fairness.ipynb #37cae186
 MISSING = 'missing'
 
+def _fmt_cuts(cuts:list)->list[str]:
+    "The cuts as short text (whole numbers without exponent), with as many significant digits as keep them distinct"
+    for d in range(6, 18):
+        s = [str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f'{v:.{d}g}' for v in cuts]
+        if len(set(s)) == len(s): return s
+    return [repr(float(v)) for v in cuts]
+
 def bin_labels(cuts:list # increasing cut points
-              )->list[str]: # one label per bin
+              )->list[str]: # one label per bin, all distinct
     "Readable labels of the left-closed bins that `cuts` make: '<25', '25-45', '45-65', '65+'"
-    f = lambda v: f'{v:g}'
-    return [f'<{f(cuts[0])}', *[f'{f(a)}-{f(b)}' for a, b in zip(cuts, cuts[1:])], f'{f(cuts[-1])}+']
+    f = _fmt_cuts(cuts); sep = ' to ' if min(cuts) < 0 else '-'
+    return [f'<{f[0]}', *[f'{a}{sep}{b}' for a, b in zip(f, f[1:])], f'{f[-1]}+']
 
 def binned(col:str, cuts:list)->pl.Expr:
     "Rows labelled by the bin of numeric `col` that `cuts` make; 'missing' for null and NaN"
@@ -68,6 +81,36 @@ def binned(col:str, cuts:list)->pl.Expr:
 def category(col:str, missing:str=MISSING)->pl.Expr:
     "Rows labelled by their value of `col` as text; `missing` for null"
     return pl.col(col).cast(pl.String).fill_null(missing).alias(col)
+
+# %% ../nbs/31_fairness.ipynb #09999bd5
+def readable(v:float,   # a cut point
+             span:float # the spread of the column it cuts
+            )->float:   # `v` rounded to a tenth of the power of ten at or below `span`
+    "A round cut point at the column's scale: 37.4 with span 40 -> 37, 52345 with span 190000 -> 50000"
+    if not span > 0: return float(v)
+    step = 10.0 ** (np.floor(np.log10(span)) - 1)
+    return float(round(round(v / step) * step, 12))
+
+def auto_bins(x,               # the column's values (train split); null and NaN are ignored
+              max_bins:int=4,  # at most this many bins
+              min_rows:int=50  # every bin holds at least this many of the values
+             )->list[float]:   # increasing cut points ([] when no two bins can hold min_rows)
+    "Readable quantile cut points of `x`, at most `max_bins` bins, each with at least `min_rows` values"
+    x = np.asarray(x, dtype=float); x = np.sort(x[np.isfinite(x)])
+    if len(x) < 2 * min_rows or x[0] == x[-1]: return []
+    span = float(np.subtract(*np.quantile(x, [0.95, 0.05]))) or float(x[-1] - x[0])
+    cuts = []
+    for q in np.arange(1, max_bins) / max_bins:
+        c = x[min(int(q * len(x)), len(x) - 1)]
+        if c <= x[0]: c = x[np.searchsorted(x, x[0], 'right')]  # a spike at the minimum: cut just above it
+        cuts.append(readable(c, span))
+    cuts = sorted({c for c in cuts if x[0] < c <= x[-1]})
+    while cuts:
+        n = np.diff(np.r_[0, np.searchsorted(x, cuts, 'left'), len(x)])  # values per bin [a, b)
+        i = int(np.argmin(n))
+        if n[i] >= min_rows: break
+        cuts.pop(i - 1 if i == len(n) - 1 or (i > 0 and n[i - 1] <= n[i + 1]) else i)  # merge into the smaller neighbour
+    return cuts
 
 # %% ../nbs/31_fairness.ipynb #a9fce64f
 def sensitive_spec(df:pl.DataFrame,  # the split the groups are read from
@@ -88,12 +131,13 @@ def missing_labels(frames:list, # the splits whose groups are compared (e.g. tes
     vals = lambda c: set().union(*(set(f[c].cast(pl.String).drop_nulls().unique()) for f in frames if c in f.columns))
     return {c: MISSING if how == 'bins' else fresh_label(MISSING, vals(c)) for c, how in spec.items()}
 
-def sensitive_frame(df:pl.DataFrame, spec:dict, cuts:list,
+def sensitive_frame(df:pl.DataFrame, spec:dict,
+                    cuts:list|dict,        # cut points for every binned feature, or {feature: cuts} (`numeric_cuts`)
                     missing:dict|None=None # from `missing_labels` (default: over `df` alone)
                    )->pl.DataFrame:
-    "One group-label column per feature of `spec`"
-    missing = missing or missing_labels([df], spec)
-    return df.select([binned(c, cuts) if how == 'bins' else category(c, missing[c]) for c, how in spec.items()])
+    "One group-label column per feature of `spec`; a binned feature without cuts is left out"
+    missing, cut = missing or missing_labels([df], spec), (lambda c: cuts.get(c)) if isinstance(cuts, dict) else (lambda c: cuts)
+    return df.select([binned(c, cut(c)) if how == 'bins' else category(c, missing[c]) for c, how in spec.items() if how != 'bins' or cut(c)])
 
 def group_sets(features:list, intersections:bool=True)->dict:
     "{name: columns}: every feature alone, then every pair as 'a & b'"
@@ -101,6 +145,22 @@ def group_sets(features:list, intersections:bool=True)->dict:
     for a, b in itertools.combinations(features, 2) if intersections else []:  # a feature may be called 'a & b' itself
         sets[fresh_label(f'{a} & {b}', sets, exact=True)] = [a, b]
     return sets
+
+def numeric_cuts(train:pl.DataFrame, # the train split (its binned columns at least)
+                 spec:dict,          # from `sensitive_spec`
+                 bins:list,          # fairness.numeric_bins: explicit cuts, or [] for cuts from the data
+                 max_bins:int=4,
+                 min_rows:int=50,    # rows each automatic bin must hold (in `train`, or in the test split when `test_rows` is given)
+                 test_rows:int|None=None # the test split's rows: `min_rows` is scaled to train's size (same expected test rows per bin)
+                )->tuple[dict, dict, list[str]]: # ({feature: cuts}, {feature: rule}, warnings)
+    "The cuts of every binned feature of `spec`: `bins` as written, else `auto_bins` of its train values"
+    cuts, rules, warns = {}, {}, []
+    if test_rows: min_rows = int(np.ceil(min_rows * train.height / max(test_rows, 1)))
+    for c in (c for c, how in spec.items() if how == 'bins'):
+        if bins: cuts[c], rules[c] = list(bins), 'fairness.numeric_bins'; continue
+        cuts[c], rules[c] = auto_bins(train[c].cast(pl.Float64).to_numpy(), max_bins, min_rows), f'quantiles of train (at most {max_bins} bins, >= {min_rows} train rows each)'
+        if not cuts[c]: warns.append(f"sensitive feature {c!r}: too few distinct train values to make two bins of {min_rows} rows: skipped")
+    return cuts, rules, warns
 
 # %% ../nbs/31_fairness.ipynb #7389fbf3
 def _keyed(S:pl.DataFrame, keys:list, y, pred)->pl.DataFrame:
@@ -191,20 +251,33 @@ def disparity(sr:np.ndarray,  # selection rates, groups on the last axis
                     eo_difference=np.fmax(spread(tpr), spread(fpr)))
 
 # %% ../nbs/31_fairness.ipynb #0e936ad1
+RANGES = dict(dp_ratio=(0.0, 1.0))  # every other disparity is a gap: at least 0
+
+def basic_interval(point:float,      # the disparity on the data
+                   draws:np.ndarray, # its bootstrap draws (NaN ignored)
+                   level:float=0.95,
+                   bounds:tuple=(0.0, np.inf)
+                  )->tuple[float, float]: # (lo, hi), NaN when not available
+    "The basic bootstrap interval: 2*point minus the draws' upper and lower quantiles, clipped to `bounds`"
+    d = np.asarray(draws, dtype=float); d = d[np.isfinite(d)]
+    if point is None or not np.isfinite(point) or len(d) == 0: return (np.nan, np.nan)
+    a = (1 - level) / 2; qlo, qhi = np.quantile(d, [a, 1 - a])
+    return float(np.clip(2 * point - qhi, *bounds)), float(np.clip(2 * point - qlo, *bounds))
+
 def bootstrap_disparity(cnt:np.ndarray,    # (groups, 4) confusion counts tp, fn, fp, tn of the judged groups
                         n_boot:int=1000,   # resampled tables (0: no intervals)
                         seed:int=0,
                         level:float=0.95
                        )->dict:            # {metric: (lo, hi)}, NaN when not available
-    "Percentile bootstrap intervals of the disparities, resampling each group's counts"
+    "Basic bootstrap intervals of the binary disparities, resampling each group's counts"
     cnt = np.asarray(cnt, dtype=np.int64)
-    if n_boot == 0 or len(cnt) < 2: return {m: (np.nan, np.nan) for m in METRICS}
+    if n_boot == 0 or len(cnt) < 2: return {m: (np.nan, np.nan) for m in CLASSIFICATION}
     n = cnt.sum(1)
     draws = np.random.default_rng(seed).multinomial(n, cnt / n[:, None], size=(n_boot, len(cnt)))
-    r = rates(draws); a = (1 - level) / 2
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', RuntimeWarning)
-        return {m: tuple(float(q) for q in np.nanquantile(v, [a, 1 - a])) for m, v in disparity(r['selection_rate'], r['tpr'], r['fpr']).items()}
+    r, r0 = rates(draws), rates(cnt)
+    point = disparity(r0['selection_rate'], r0['tpr'], r0['fpr'])
+    return {m: basic_interval(float(point[m]), v, level, RANGES.get(m, (0.0, np.inf)))
+            for m, v in disparity(r['selection_rate'], r['tpr'], r['fpr']).items()}
 
 # %% ../nbs/31_fairness.ipynb #9b538e7e
 def _span(t:pl.DataFrame, col:str, label:str|None=None)->str:
@@ -217,7 +290,7 @@ def _span(t:pl.DataFrame, col:str, label:str|None=None)->str:
 def judged_disparity(j:pl.DataFrame # the judged rows of a `binary_table`
                     )->dict:          # {metric: float}, NaN with fewer than two groups
     "The disparities over the judged groups of one table"
-    if j.height < 2: return {m: np.nan for m in METRICS}
+    if j.height < 2: return {m: np.nan for m in CLASSIFICATION}
     return {m: float(v) for m, v in disparity(*(j[k].to_numpy() for k in ('selection_rate', 'tpr', 'fpr'))).items()}
 
 def disparity_rows(name:str,          # the feature or pair
@@ -229,10 +302,22 @@ def disparity_rows(name:str,          # the feature or pair
     ci = bootstrap_disparity(j.select('tp', 'fn', 'fp', 'tn').to_numpy(), n_boot, seed)
     dp = _span(j, 'selection_rate', 'selection rate'); eo = f"{_span(j, 'tpr', 'TPR')}; {_span(j, 'fpr', 'FPR')}"
     return [dict(feature=name, metric=m, value=d[m], lo=ci[m][0], hi=ci[m][1], groups_judged=j.height,
-                 groups_not_judged=t.height - j.height, detail=eo if m == 'eo_difference' else dp) for m in METRICS]
+                 groups_not_judged=t.height - j.height, detail=eo if m == 'eo_difference' else dp) for m in CLASSIFICATION]
 
 # %% ../nbs/31_fairness.ipynb #fc8b0788
-def check_of(r:dict, # a `disparity_rows` row
+def judgement(v:float, lo:float, hi:float, # the disparity and its interval (NaN or None: none)
+              thr:float, side:str          # its threshold, and 'max' or 'min' (which side passes)
+             )->tuple[bool, str]:          # (passed, how, in words)
+    "Failed only when the whole interval is beyond `thr`; a value beyond it with an interval reaching it is within noise"
+    beyond = (lambda a: a > thr) if side == 'max' else (lambda a: a < thr)
+    word = f"the {'maximum' if side == 'max' else 'minimum'} {thr:g}"
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
+        return not beyond(v), f"{'beyond' if beyond(v) else 'within'} {word} (no interval: judged on the value alone)"
+    if beyond(lo if side == 'max' else hi): return False, f"beyond {word}, with its whole interval"
+    if beyond(v): return True, f"within noise: the value is beyond {word}, but its interval reaches it"
+    return True, f"within {word}"
+
+def check_of(r:dict, # a disparity row (`disparity_rows`, `multiclass_disparity_rows`, `regression_disparity_rows`)
              F:dict  # checked `fairness` params
             )->dict: # name, value, threshold, passed, judged, reason
     "The check of one disparity against its threshold"
@@ -243,15 +328,14 @@ def check_of(r:dict, # a `disparity_rows` row
         why = (f"only {r['groups_judged']} group(s) with >= {F['min_group_rows']} test rows" if r['groups_judged'] < 2
                else f"undefined: {r['detail']}")
         return dict(c, reason=f"not evaluated: {why}{info}")
-    ok = v <= thr if side == 'max' else v >= thr
+    ok, how = judgement(v, r['lo'], r['hi'], thr, side)
     ci = f" (95% CI {r['lo']:.3f}-{r['hi']:.3f})" if r['lo'] is not None and np.isfinite(r['lo']) else ''
-    return dict(c, value=v, passed=bool(ok), reason=f"{r['metric']} {v:.3f}{ci} over {r['groups_judged']} groups, "
-                f"{r['detail']}: {'within' if ok else 'beyond'} the {'maximum' if side == 'max' else 'minimum'} {thr:g}{info}")
+    return dict(c, value=v, passed=bool(ok), reason=f"{r['metric']} {v:.3f}{ci} over {r['groups_judged']} groups, {r['detail']}: {how}{info}")
 
 def skipped_checks(reason:str, # why nothing could be judged
-                   F:dict)->list[dict]:
-    "One not-evaluated check per metric, all saying `reason`"
-    return [dict(name=m, value=None, threshold=F[k], passed=None, judged=m in F['judged'], reason=reason) for m, (k, _) in METRICS.items()]
+                   F:dict, task:str='binary')->list[dict]:
+    "One not-evaluated check per metric of `task`, all saying `reason`"
+    return [dict(name=m, value=None, threshold=F[METRICS[m][0]], passed=None, judged=m in F['judged'], reason=reason) for m in TASK_METRICS[task]]
 
 # %% ../nbs/31_fairness.ipynb #11b13d54
 def multiclass_table(cells:pl.DataFrame, # from `cell_counts` with class codes
@@ -272,14 +356,15 @@ def multiclass_table(cells:pl.DataFrame, # from `cell_counts` with class codes
 
 # %% ../nbs/31_fairness.ipynb #81d71c4a
 def regression_table(S:pl.DataFrame, keys:list, y, pred, min_rows:int=50, z:float=1.96)->pl.DataFrame:
-    "Per group: size, MAE (normal interval), RMSE, mean prediction and mean truth"
-    e, ks = (pl.col('pred') - pl.col('y')).abs(), [f'k{i}' for i in range(len(keys))]
+    "Per group: size, MAE (normal interval), RMSE, mean error (prediction - truth), mean prediction and mean truth"
+    d, ks = pl.col('pred') - pl.col('y'), [f'k{i}' for i in range(len(keys))]
+    e = d.abs()
     t = (_keyed(S, keys, np.asarray(y, dtype=float), np.asarray(pred, dtype=float)).group_by(ks)
          .agg(pl.len().cast(pl.Int64).alias('n'), e.mean().alias('mae'), e.std().fill_null(0).alias('_sd'), (e**2).mean().sqrt().alias('rmse'),
-              pl.col('pred').mean().alias('mean_prediction'), pl.col('y').mean().alias('mean_target')).sort(ks))
+              d.mean().alias('mean_error'), pl.col('pred').mean().alias('mean_prediction'), pl.col('y').mean().alias('mean_target')).sort(ks))
     h = z * pl.col('_sd') / pl.col('n').sqrt()
     return _judge(_labelled(t, len(keys)).select('group', 'n', 'mae', (pl.col('mae') - h).alias('mae_lo'), (pl.col('mae') + h).alias('mae_hi'),
-                           'rmse', 'mean_prediction', 'mean_target'), min_rows)
+                           'rmse', 'mean_error', 'mean_prediction', 'mean_target'), min_rows)
 
 # %% ../nbs/31_fairness.ipynb #021fa5aa
 GAP = dict(multiclass='accuracy', regression='mae')
@@ -301,21 +386,149 @@ def gap_rows(name:str, t:pl.DataFrame, task:str)->list[dict]:
     return [dict(feature=name, metric=f'{m}_difference', value=val, lo=None, hi=None, groups_judged=j.height,
                  groups_not_judged=t.height - j.height, detail=_span(j, m))]
 
+# %% ../nbs/31_fairness.ipynb #c4705efd
+def confusion_cube(cells:pl.DataFrame, # from `cell_counts` with class codes
+                   groups:list,        # the groups to keep, in order
+                   k:int               # number of classes
+                  )->np.ndarray:       # (groups, k, k) counts, truth x decision
+    "Each group's confusion matrix"
+    cm = np.zeros((len(groups), k, k), dtype=np.int64); gi = {g: i for i, g in enumerate(groups)}
+    c = cells.filter(pl.col('group').is_in(groups))
+    np.add.at(cm, (np.array([gi[g] for g in c['group']], dtype=int), c['y'].to_numpy().astype(int), c['pred'].to_numpy().astype(int)), c['count'].to_numpy())
+    return cm
+
+def ovr_counts(cm:np.ndarray # (..., k, k) truth x decision counts
+              )->np.ndarray: # (..., k, 4) tp, fn, fp, tn of each class against the rest
+    "One-vs-rest confusion counts of every class"
+    cm = np.asarray(cm, dtype=float); tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    sup, prd, n = cm.sum(-1), cm.sum(-2), cm.sum((-2, -1))[..., None]
+    return np.stack([tp, sup - tp, prd - tp, n - sup - prd + tp], -1)
+
+def class_disparity(cm:np.ndarray # (..., groups, k, k)
+                   )->dict:       # {metric: (..., k)}
+    "Each class's demographic-parity and equalized-odds disparities over the groups"
+    r = rates(ovr_counts(cm))
+    return disparity(*(np.swapaxes(r[m], -1, -2) for m in ('selection_rate', 'tpr', 'fpr')))
+
+def worst(d:dict # {metric: (..., k)}
+         )->dict:  # {metric: (...)}
+    "The worst class of each metric (highest gap, lowest ratio), undefined classes ignored"
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)
+        return {m: (np.nanmin if METRICS[m][1] == 'min' else np.nanmax)(v, -1) for m, v in d.items()}
+
+def _span_of(groups:list, v:np.ndarray, label:str)->str:
+    "'label lo (group) to hi (group)' over the defined values"
+    ok = np.isfinite(v)
+    if not ok.any(): return f'{label} undefined'
+    i, j = np.flatnonzero(ok)[np.argmin(v[ok])], np.flatnonzero(ok)[np.argmax(v[ok])]
+    return f"{label} {v[i]:.3f} ({groups[i]}) to {v[j]:.3f} ({groups[j]})"
+
+def multiclass_disparity_rows(name:str,            # the feature or pair
+                              t:pl.DataFrame,      # its `multiclass_table`
+                              cells:pl.DataFrame,  # its `cell_counts`
+                              classes:list,        # class labels in code order
+                              n_boot:int=1000, seed:int=0, level:float=0.95
+                             )->list[dict]:        # per metric: the worst class, then each class ('dp_ratio [Adelie]')
+    "Each disparity of one group set: the worst class (judged) and every class (informational), with basic bootstrap intervals"
+    j = t.filter('judged'); groups, k = j['group'].to_list(), len(classes)
+    base = dict(feature=name, groups_judged=j.height, groups_not_judged=t.height - j.height)
+    if len(groups) < 2: return [dict(base, metric=m, value=np.nan, lo=np.nan, hi=np.nan, detail='') for m in CLASSIFICATION]
+    cm = confusion_cube(cells, groups, k); per = class_disparity(cm); top = worst(per)
+    draws = {m: np.full((0, k), np.nan) for m in CLASSIFICATION}
+    if n_boot:
+        flat = cm.reshape(len(groups), -1); n = flat.sum(1); rng = np.random.default_rng(seed)
+        chunk = max(1, 4_000_000 // flat.size)
+        parts = [class_disparity(rng.multinomial(n, flat / n[:, None], size=(min(chunk, n_boot - s), len(groups))).reshape(-1, len(groups), k, k))
+                 for s in range(0, n_boot, chunk)]
+        draws = {m: np.concatenate([p[m] for p in parts]) for m in CLASSIFICATION}
+    r = rates(ovr_counts(cm))
+    def detail(m, i):
+        if m == 'eo_difference': return f"{_span_of(groups, r['tpr'][:, i], 'TPR')}; {_span_of(groups, r['fpr'][:, i], 'FPR')}"
+        return _span_of(groups, r['selection_rate'][:, i], 'selection rate')
+    rows = []
+    for m in CLASSIFICATION:
+        b, v = RANGES.get(m, (0.0, np.inf)), per[m]
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)
+            wd = (np.nanmin if METRICS[m][1] == 'min' else np.nanmax)(draws[m], -1) if len(draws[m]) else draws[m][:, 0]
+        if np.isfinite(v).any():
+            i = int(np.nanargmin(v) if METRICS[m][1] == 'min' else np.nanargmax(v))
+            rows.append(dict(base, metric=m, value=float(top[m]), **dict(zip(('lo', 'hi'), basic_interval(float(top[m]), wd, level, b))),
+                             detail=f"worst class {classes[i]}: {detail(m, i)}"))
+        else: rows.append(dict(base, metric=m, value=np.nan, lo=np.nan, hi=np.nan, detail=f"undefined for every class: {detail(m, 0)}"))
+        rows += [dict(base, metric=f'{m} [{c}]', value=float(v[i]), **dict(zip(('lo', 'hi'), basic_interval(float(v[i]), draws[m][:, i], level, b))),
+                      detail=detail(m, i)) for i, c in enumerate(classes)]
+    return rows
+
+# %% ../nbs/31_fairness.ipynb #132f3123
+def row_groups(S:pl.DataFrame, # group labels (`sensitive_frame`)
+               keys:list       # the columns of one group set
+              )->np.ndarray:   # each row's group label, as `regression_table` names them
+    "The group of every row of one group set"
+    ks = [f'k{i}' for i in range(len(keys))]
+    t = S.select([pl.col(k).alias(f'k{i}') for i, k in enumerate(keys)]).with_row_index('_i').sort(ks, maintain_order=True)
+    return _labelled(t, len(keys)).sort('_i')['group'].to_numpy()
+
+def regression_disparity(mean_pred, mean_err, mae, # per-group means, groups on the last axis
+                         sd:float,                 # the target's standard deviation
+                         mae_all:float             # the overall MAE
+                        )->dict:                   # mean_prediction_gap, mean_error_gap, mae_gap
+    "The largest gaps in mean prediction (in target SDs), mean error and MAE (in overall MAEs) between groups"
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)
+        gap = lambda a, s: (np.nanmax(a, -1) - np.nanmin(a, -1)) / s if s > 0 else np.full(np.shape(a)[:-1], np.nan)
+        return dict(mean_prediction_gap=gap(mean_pred, sd), mean_error_gap=gap(mean_err, mae_all), mae_gap=gap(mae, mae_all))
+
+def group_mean_draws(v:np.ndarray,            # (rows, columns) of one group
+                     n_boot:int, rng,
+                     max_cells:int=20_000_000 # rows x n_boot above which the normal limit is used
+                    )->np.ndarray:            # (n_boot, columns) bootstrap means
+    "Bootstrap means of a group's rows: resampled rows, or their normal limit for a big group"
+    n = len(v)
+    if n * n_boot > max_cells: return rng.multivariate_normal(v.mean(0), np.atleast_2d(np.cov(v, rowvar=False)) / n, n_boot)
+    chunk = max(1, 2_000_000 // n)
+    return np.concatenate([v[rng.integers(0, n, (min(chunk, n_boot - s), n))].mean(1) for s in range(0, n_boot, chunk)])
+
+def regression_disparity_rows(name:str, t:pl.DataFrame, # the feature or pair, and its `regression_table`
+                              groups:np.ndarray,        # each row's group (`row_groups`)
+                              y, pred,                  # truth and predictions of all rows
+                              n_boot:int=1000, seed:int=0, level:float=0.95)->list[dict]:
+    "The regression disparities of one group set over its judged groups, with basic bootstrap intervals"
+    y, pred = np.asarray(y, dtype=float), np.asarray(pred, dtype=float); err = pred - y
+    sd, mae_all = float(np.std(y)), float(np.mean(np.abs(err)))
+    j = t.filter('judged'); gs = j['group'].to_list()
+    base = dict(feature=name, groups_judged=j.height, groups_not_judged=t.height - j.height)
+    scale = dict(mean_prediction_gap=f'target SD {sd:.4g}', mean_error_gap=f'overall MAE {mae_all:.4g}', mae_gap=f'overall MAE {mae_all:.4g}')
+    col = dict(mean_prediction_gap=('mean_prediction', 'mean prediction'), mean_error_gap=('mean_error', 'mean error'), mae_gap=('mae', 'MAE'))
+    if len(gs) < 2: return [dict(base, metric=m, value=np.nan, lo=np.nan, hi=np.nan, detail='') for m in TASK_METRICS['regression']]
+    point = regression_disparity(*(j[c].to_numpy() for c in ('mean_prediction', 'mean_error', 'mae')), sd, mae_all)
+    draws = {m: np.array([]) for m in point}
+    if n_boot:
+        rng = np.random.default_rng(seed)
+        D = np.stack([group_mean_draws(np.c_[pred[m], err[m], np.abs(err[m])], n_boot, rng) for m in (groups == g for g in gs)], 1)
+        draws = regression_disparity(D[..., 0], D[..., 1], D[..., 2], sd, mae_all)
+    return [dict(base, metric=m, value=float(point[m]), **dict(zip(('lo', 'hi'), basic_interval(float(point[m]), draws[m], level))),
+                 detail=f"{_span(j, col[m][0], col[m][1])} ({scale[m]})") for m in point]
+
 # %% ../nbs/31_fairness.ipynb #7709ecbd
 def fairness_checks(tables:dict,           # {feature or pair: group table}
                     task:str,              # binary | multiclass | regression
                     F:dict,                # checked `fairness` params
                     seed:int=0,
-                    reason:str|None=None   # why there are no tables (when there are none)
+                    reason:str|None=None,  # why there are no tables (when there are none)
+                    rows:dict|None=None    # S, sets, y, pred, classes: needed for multiclass and regression
                    )->tuple[list, list]:   # (disparity rows, checks)
-    "Disparity rows and checks: judged per (metric, group set) for a binary task, not evaluated otherwise"
-    if not tables: return [], skipped_checks(f"not evaluated: {reason or 'no sensitive features to group by'}", F)
-    if task == 'binary':
-        rows = [r for s, t in tables.items() for r in disparity_rows(s, t, F['n_boot'], seed)]
-        return rows, [check_of(r, F) for r in rows]
-    rows = [r for s, t in tables.items() for r in gap_rows(s, t, task)]
-    return rows, skipped_checks(f"not evaluated: demographic parity and equalized odds are judged for binary classification only; "
-                                f"this is a {task} task (see the per-group {GAP[task]} table)", F)
+    "Disparity rows and checks of every group set, for any task"
+    if not tables: return [], skipped_checks(f"not evaluated: {reason or 'no sensitive features to group by'}", F, task)
+    if task == 'binary': disp = [r for s, t in tables.items() for r in disparity_rows(s, t, F['n_boot'], seed)]
+    elif task == 'multiclass':
+        disp = [r for s, t in tables.items() for r in [*multiclass_disparity_rows(
+                    s, t, cell_counts(rows['S'], rows['sets'][s], rows['y'], rows['pred']), rows['classes'], F['n_boot'], seed), *gap_rows(s, t, task)]]
+    else:
+        disp = [r for s, t in tables.items()
+                for r in regression_disparity_rows(s, t, row_groups(rows['S'], rows['sets'][s]), rows['y'], rows['pred'], F['n_boot'], seed)]
+    return disp, [check_of(r, F) for r in disp if r['metric'] in METRICS]
 
 # %% ../nbs/31_fairness.ipynb #a63524fe
 def _excess(c:dict)->float:
@@ -324,18 +537,21 @@ def _excess(c:dict)->float:
 
 def summarise(checks:list, # from `fairness_checks`
               context:str  # what was looked at, e.g. 'On 9,759 test rows over sex, race'
-             )->tuple[bool, str]: # (passed, one or two sentences)
+             )->tuple[bool, str]: # (passed, one to three sentences)
     "Whether no judged check failed, and a short summary for the model card"
     judged = [c for c in checks if c['judged']]
     failed = sorted([c for c in judged if c['passed'] is False], key=_excess, reverse=True)
     open_ = [c for c in judged if c['passed'] is None]
+    noisy = [c for c in judged if c['passed'] and 'within noise' in c['reason']]
     if failed:
         worst = ', '.join(f"{c['name']} = {c['value']:.3f}" for c in failed[:3]) + (', ...' if len(failed) > 3 else '')
         thr = ', '.join(sorted({f"{c['name'].split()[0]} {c['threshold']:g}" for c in failed}))
         s = f"{context}: {len(failed)} of {len(judged)} judged fairness checks failed, worst {worst} (thresholds: {thr})."
     elif len(open_) < len(judged): s = f"{context}: all {len(judged) - len(open_)} evaluated judged fairness checks passed."
     elif judged: s = f"{context}: no judged fairness check could be evaluated ({judged[0]['reason']})."
-    else: s = f"{context}: no fairness metric is judged (fairness.judged is empty)."
+    else: s = f"{context}: no fairness metric is judged (fairness.judged names none of this task's metrics)."
+    if noisy: s += (f" Within noise (beyond the threshold by the value alone, not by its interval): "
+                    + ', '.join(f"{c['name']} = {c['value']:.3f}" for c in noisy[:3]) + (', ...' if len(noisy) > 3 else '') + '.')
     if open_ and len(open_) < len(judged): s += f" {len(open_)} judged check(s) could not be evaluated ({open_[0]['reason']})."
     return not failed, s
 
@@ -387,7 +603,7 @@ def mitigation_summary(t:pl.DataFrame, # from `compare_decisions`, with columns 
                       )->str:
     "One sentence: the judged disparities of `feature` and the accuracy, before -> after"
     rows = {r['metric']: r for r in t.to_dicts()}
-    keys = [f'{m} ({feature})' for m in (judged or list(METRICS))] + ['accuracy']
+    keys = [f'{m} ({feature})' for m in ([m for m in judged if m in CLASSIFICATION] or CLASSIFICATION)] + ['accuracy']
     parts = ', '.join(f"{k} {rows[k]['model']:.3f} -> {rows[k]['mitigated']:.3f}" for k in keys if k in rows)
     return f"ThresholdOptimizer ({constraint}) for {feature}, fitted on valid, on test: {parts} (a comparison only: the model is unchanged)"
 

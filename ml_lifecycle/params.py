@@ -295,18 +295,23 @@ class BusinessParams(Section):
     wrong_cost: Amount = 1.0
 
 # %% ../nbs/03_params.ipynb #0367891b
-FAIRNESS_METRICS = ('dp_difference', 'dp_ratio', 'eo_difference')
+FAIRNESS_METRICS = ('dp_difference', 'dp_ratio', 'eo_difference', 'mean_prediction_gap', 'mean_error_gap', 'mae_gap')
 Gap = Annotated[Num, Field(ge=0, le=1)]
 
 class FairnessParams(Section):
     "`fairness`: groups, thresholds and the mitigation compared"
     min_group_rows: Annotated[Int, Field(ge=1)] = 50
     intersections: Bool = True
-    numeric_bins: Annotated[list[Num], Field(min_length=1)] = [25, 45, 65]
+    numeric_bins: list[Num] = []                      # empty: bins from the train split's quantiles
+    max_bins: Annotated[Int, Field(ge=2, le=10)] = 4   # at most this many bins from the data
     max_dp_difference: Gap = 0.10
     min_dp_ratio: Annotated[Num, Field(gt=0, le=1)] = 0.80
     max_eo_difference: Gap = 0.10
-    judged: list[Literal['dp_difference', 'dp_ratio', 'eo_difference']] = ['dp_ratio', 'eo_difference']
+    max_mean_prediction_gap: Annotated[Num, Field(gt=0)] = 0.25  # regression: in target standard deviations
+    max_mean_error_gap: Annotated[Num, Field(gt=0)] = 0.25       # regression: in overall MAEs
+    max_mae_gap: Annotated[Num, Field(gt=0)] = 0.25              # regression: in overall MAEs
+    judged: list[Literal['dp_difference', 'dp_ratio', 'eo_difference', 'mean_prediction_gap', 'mean_error_gap', 'mae_gap']] = [
+        'dp_ratio', 'eo_difference', 'mean_error_gap', 'mae_gap']
     mitigate: Bool = True
     constraint: Literal['equalized_odds', 'demographic_parity'] | None = None
     mitigate_fit_rows: Annotated[Int, Field(ge=100)] = 200_000
@@ -315,7 +320,7 @@ class FairnessParams(Section):
     @model_validator(mode='after')
     def _increasing(self):
         b = self.numeric_bins
-        if any(x >= y for x, y in zip(b, b[1:])): raise _bad('fairness.numeric_bins', 'a non-empty list of increasing numbers', b)
+        if any(x >= y for x, y in zip(b, b[1:])): raise _bad('fairness.numeric_bins', 'a list of increasing numbers (empty: bins from the data)', b)
         return self
 
 # %% ../nbs/03_params.ipynb #48f60817
