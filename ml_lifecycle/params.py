@@ -446,12 +446,16 @@ class AbtestParams(Section):
 # %% ../nbs/03_params.ipynb #d235fd6d
 Positive = Annotated[Int, Field(ge=1)]
 
+def _yaml_off(v):
+    "YAML 1.1 reads an unquoted `off` as false (DVC writes params.yaml unquoted on `dvc exp run -S`): it means 'off'"
+    return 'off' if v is False else v
+
 class ServeParams(Section):
     "`serve`: the prediction API"
     model: Str = 'champion'                         # what answers: champion (registry alias, else models/model), an MLflow model URI, or a package folder
     baseline: Str | None = 'models/baseline.skops'  # fallback pipeline on rows the model cannot take; empty: no fallback
     challenger: Str | None = None                   # a second package folder for the A/B split
-    mode: Literal['off', 'split', 'shadow'] = 'off' # A/B: off | split | shadow
+    mode: Annotated[Literal['off', 'split', 'shadow'], BeforeValidator(_yaml_off)] = 'off' # A/B: off | split | shadow
     share: Annotated[Num, Field(ge=0, le=1)] = 0.0  # the challenger's share of requests
     salt: Salt = 'ab'                               # hash salt of the A/B assignment
     max_rows: Positive = 1000                       # rows per /predict request

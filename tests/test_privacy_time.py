@@ -4,6 +4,7 @@ import numpy as np, pandas as pd, polars as pl
 import pytest
 from sklearn import datasets
 from conftest import make_project, set_params, sh
+from test_real_data import BUDGETS   # every stage runs, on small budgets
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +25,7 @@ def customers(tmp_path_factory):
     set_params(root, data=dict(source='data/raw/customers.csv', target='target', task='binary', positive_label=1, target_map={},
                                id_columns=['customer_id'], pii_columns=['email'], time_column='signup_date', weight_column=None,
                                drop_columns=[], sensitive_features=['gender']),
-               split=dict(strategy='time'))
+               split=dict(strategy='time'), **BUDGETS)
     sh('git add -A && git -c user.name=t -c user.email=t@t commit -qm data', root)
     sh('dvc repro', root)
     return root, df

@@ -17,8 +17,8 @@ SPECS = yaml.safe_load((ROOT/'tests/data/datasets.yaml').read_text())
 FULL = ['penguins', 'planes', 'flights_odd', 'seattle_weather', 'flights']   # the whole pipeline
 PHASE1 = ['diamonds']                                                          # ingest to features and the baseline
 LOWER = {'rmse', 'mae', 'log_loss'}
-# every stage runs (all four candidates compared), on budgets that fit six data sets in the suite's time
-BUDGETS = dict(train=dict(cv_folds=2), tune=dict(top_k=1, n_trials=3, cv_folds=2, ensemble=False), evaluate=dict(bootstrap=100),
+# every stage runs (a linear and a boosted candidate), on budgets that fit six data sets in the suite's time
+BUDGETS = dict(train=dict(candidates=['logistic', 'xgboost'], cv_folds=2), tune=dict(top_k=1, n_trials=3, cv_folds=2, ensemble=False), evaluate=dict(bootstrap=100),
                fairness=dict(n_boot=100), robustness=dict(sample_rows=1000), latency=dict(single_calls=50, batch_calls=3, batch_size=200),
                explain=dict(sample_rows=200, n_repeats=1, perm_rows=1000))
 
