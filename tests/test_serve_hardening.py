@@ -184,7 +184,7 @@ def slow_project(tmp_path_factory):
     d, df = build_project(tmp_path_factory.mktemp('slow'))
     roles = dict(numeric=['age', 'hours'], onehot=['job'], target=[], unused=[])
     y = np.random.default_rng(0).integers(0, 2, df.height)  # noise: every tree grows to full depth
-    p = Pipeline([('features', build_features(roles, 'binary', {})), ('model', XGBClassifier(n_estimators=300, max_depth=8, min_child_weight=0, n_jobs=2))])
+    p = Pipeline([('features', build_features(roles, 'binary', {})), ('model', XGBClassifier(n_estimators=600, max_depth=8, min_child_weight=0, n_jobs=2))])
     save_package(d/'slow', p.fit(to_model_frame(df, roles), y), dict(name='t', candidate='xgboost', task='binary', classes=['0', '1'], positive_label='1',
                                                                     roles=roles), d/'models/schema.json')
     return d
@@ -205,8 +205,10 @@ def test_big_explained_batch_does_not_block_health(slow_project):
             t0 = time.monotonic(); assert call(url, 'GET', '/health')[0] == 200; waits.append(time.monotonic() - t0)
             time.sleep(0.05)
         t.join()
-    assert out['status'] == 200 and out['s'] > 1.0, out  # the batch really was slow...
-    assert len(waits) >= 5 and max(waits) < 0.5, (out, waits)  # ...and health answered all along
+    # the batch really was slow (CI machines differ: judged against the batch's own time, not a fixed second)...
+    assert out['status'] == 200 and out['s'] > 0.5, out
+    # ...and health answered all along, each call in a small part of the batch's time
+    assert len(waits) >= 5 and max(waits) < min(0.5, out['s'] / 3), (out, waits)
 
 
 def schemathesis(url, *args):
