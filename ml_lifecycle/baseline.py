@@ -17,7 +17,7 @@ from .params import load_params
 from .features import encode_target, to_model_frame, load_verified_skops, save_verified_skops
 
 # %% auto #0
-__all__ = ['PRIMARY', 'task_metrics', 'predict_scores', 'baseline_models', 'fit_baseline']
+__all__ = ['PRIMARY', 'BASELINE', 'task_metrics', 'predict_scores', 'baseline_models', 'fit_baseline']
 
 # %% ../nbs/16_baseline.ipynb #18e0e6a9
 PRIMARY = dict(binary='roc_auc', multiclass='macro_f1', regression='rmse')
@@ -49,6 +49,8 @@ def predict_scores(model, X, task:str)->np.ndarray:
     return p[:, 1] if task == 'binary' else p
 
 # %% ../nbs/16_baseline.ipynb #38511cc6
+BASELINE = 'baseline'  # the candidate name of the package when the baseline is the model shipped (start simple: 21_tune)
+
 def baseline_models(task:str, bp:dict, seed:int=0)->dict:
     "Unfitted dummy and linear estimators for `task` (`bp`: the `baseline` params)"
     if task == 'regression': models = dict(dummy=DummyRegressor(), linear=Ridge(alpha=1.0 / bp.get('linear_C', 1.0)))

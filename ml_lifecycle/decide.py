@@ -11,10 +11,13 @@ from pathlib import Path
 from mlflow import MlflowClient
 from .core import PipelineError, read_json
 from .params import GoNoGoParams, section
+from .baseline import BASELINE
 
 # %% auto #0
-__all__ = ['GO_DEFAULTS', 'check_go_params', 'criterion', 'lift_criterion', 'report_criterion', 'latency_criterion',
-           'quality_criterion', 'verdict', 'approval_record', 'promote', 'rollback', 'approve', 'validation_metrics']
+__all__ = ['GO_DEFAULTS', 'check_go_params', 'criterion', 'lift_criterion', 'floor_criterion', 'report_criterion',
+           'latency_criterion', 'quality_criterion', 'gate_criteria', 'accept_risks', 'verdict', 'acceptance_tags',
+           'acceptance_lines', 'approval_record', 'promote', 'rollback', 'approve', 'mitigation_note',
+           'validation_metrics']
 
 # %% ../nbs/35_decide.ipynb #b7eb596b
 GO_DEFAULTS = GoNoGoParams().model_dump()  # declared once, in `params.GoNoGoParams`
@@ -39,6 +42,14 @@ def lift_criterion(ev:dict, min_lift:float)->dict:
     return criterion('beats the baseline', l, min_lift, l > min_lift,
                      f"test {m} {t['model'][m]['value']:.4f} vs baseline {t['baseline'][m]['value']:.4f}: {l:+.1%} of the baseline's error removed (needs > {min_lift:.0%})")
 
+def floor_criterion(ev:dict, min_lift:float, why:str='')->dict:
+    "The model is the baseline (start simple): it must beat the dummy floor on test by more than `min_lift`"
+    l, m, t = ev['lift'].get('dummy'), ev['primary_metric'], ev['test']
+    if 'dummy' not in t: return criterion('beats the dummy floor', None, min_lift, None, 'reports/evaluate.json has no dummy floor: re-run dvc repro evaluate')
+    return criterion('beats the dummy floor', l, min_lift, l is not None and l > min_lift,
+                     f"the model is the baseline ({why or 'start simple'}); test {m} {t['model'][m]['value']:.4f} vs dummy {t['dummy'][m]['value']:.4f}: "
+                     + (f"{l:+.1%} of the dummy's error removed (needs > {min_lift:.0%})" if l is not None else "the dummy makes no error"))
+
 def report_criterion(name:str, rep:dict|None, judged:bool=True)->dict:
     "One criterion from a report's judged checks: failed when any failed"
     if rep is None: return criterion(name, None, None, None, 'report missing', judged)
@@ -48,7 +59,8 @@ def report_criterion(name:str, rep:dict|None, judged:bool=True)->dict:
     if failed: reason = 'failed: ' + '; '.join(f"{c['name']} ({c.get('reason', '')})" for c in failed)
     elif js: reason = f'{len(js) - len(unknown)} judged check(s) passed' + (f", {len(unknown)} could not be evaluated" if unknown else '')
     else: reason = 'no judged checks'
-    return criterion(name, len(failed), 0, (not failed) if js and len(unknown) < len(js) else (False if failed else None), reason, judged)
+    return criterion(name, len(failed), 0, (not failed) if js and len(unknown) < len(js) else (False if failed else None), reason, judged) | dict(
+        failed_checks=[c['name'] for c in failed])
 
 def latency_criterion(lat:dict|None, max_ms:float)->dict:
     "Single-row p95 latency under `max_ms`"
@@ -63,14 +75,68 @@ def quality_criterion(dq:dict|None, judged:bool=True)->dict:
     return criterion('data quality', len(crit), 0, not crit,
                      'critical: ' + '; '.join(crit) if crit else f"no critical finding ({dq['summary'].get('warning', 0)} warning(s))", judged)
 
+# %% ../nbs/35_decide.ipynb #8965e937
+def gate_criteria(ev:dict,        # reports/evaluate.json
+                  reports:dict,   # {fairness, robustness, latency, data_quality: parsed report or None}
+                  gp:dict,        # the checked `go_no_go` params
+                  manifest:dict   # the model package's manifest (candidate, start_simple)
+                 )->list[dict]:
+    "Every go/no-go criterion of the model, in the card's order"
+    first = (floor_criterion(ev, gp['min_lift'], (manifest.get('start_simple') or {}).get('reason', '')) if manifest['candidate'] == BASELINE
+             else lift_criterion(ev, gp['min_lift']))
+    return [first, *ev['checks'],  # evaluate's checks already have the criterion shape
+            report_criterion('fairness', reports.get('fairness'), gp['fairness']), report_criterion('robustness', reports.get('robustness'), gp['robustness']),
+            latency_criterion(reports.get('latency'), gp['max_p95_ms']), quality_criterion(reports.get('data_quality'), gp['data_quality'])]
+
+# %% ../nbs/35_decide.ipynb #85a8fe96
+def accept_risks(criteria:list[dict],    # `gate_criteria`
+                 accept:list[dict],      # `go_no_go.accept`
+                 today:str,              # ISO date the decision is taken
+                 src:str='params.yaml'
+                )->list[dict]:           # the criteria, each accepted one with an `acceptance` record
+    "Mark the failed criteria that `go_no_go.accept` covers; an acceptance of no criterion is an error"
+    out, names = [dict(c) for c in criteria], [c['name'] for c in criteria]
+    for i, a in enumerate(accept):
+        f = f"{src}: go_no_go.accept[{i}]"
+        if a['criterion'] not in names: raise PipelineError(f"{f}.criterion is {a['criterion']!r}; expected one of the criteria: {', '.join(names)}")
+        c = out[names.index(a['criterion'])]
+        rec = {k: a.get(k) for k in ('by', 'reason', 'review_by', 'checks')}
+        if c['passed'] is not False: status = 'not needed: the criterion passed'
+        elif a.get('review_by') and a['review_by'] < today: status = f"lapsed on {a['review_by']}: not applied"
+        elif 'failed_checks' in c and not a.get('checks'):
+            raise PipelineError(f"{f}.checks: name the failing checks accepted; {c['name']} fails on: {', '.join(c['failed_checks'])}")
+        else:
+            left = [x for x in c.get('failed_checks', []) if x not in a['checks']]
+            status = f"not applied: it does not cover {', '.join(left)}" if left else 'accepted'
+        c['acceptance'] = rec | dict(status=status)
+    return out
+
 # %% ../nbs/35_decide.ipynb #a6a7f8fd
+def _accepted(c:dict)->bool: return (c.get('acceptance') or {}).get('status') == 'accepted'
+
 def verdict(criteria:list[dict])->dict:
-    "go / no-go with a one-sentence reason"
+    "go / no-go with a one-sentence reason, and the failed criteria accepted on the record"
     judged = [c for c in criteria if c['judged']]
-    failed, unknown = [c['name'] for c in judged if c['passed'] is False], [c['name'] for c in judged if c['passed'] is None]
+    failed, unknown = [c for c in judged if c['passed'] is False], [c['name'] for c in judged if c['passed'] is None]
+    accepted = [c['name'] for c in failed if _accepted(c)]; blocking = [c['name'] for c in failed if not _accepted(c)]
     note = f" ({', '.join(unknown)} could not be evaluated)" if unknown else ''
-    if failed: return dict(verdict='no-go', reason=f"failed: {', '.join(failed)}" + note)
-    return dict(verdict='go', reason=f"all {len(judged) - len(unknown)} judged criteria passed" + note)
+    acc = f"{', '.join(accepted)} failed and {'is' if len(accepted) == 1 else 'are'} accepted on the record (go_no_go.accept)" if accepted else ''
+    if blocking: return dict(verdict='no-go', reason=f"failed: {', '.join(blocking)}" + (f"; {acc}" if acc else '') + note, accepted=accepted)
+    passed = len(judged) - len(unknown) - len(accepted)
+    return dict(verdict='go', reason=(f"{passed} judged criteria passed; {acc}" if acc else f"all {passed} judged criteria passed") + note, accepted=accepted)
+
+# %% ../nbs/35_decide.ipynb #c28fbe3f
+def acceptance_tags(criteria:list[dict])->dict:
+    "MLflow version tags of every applied acceptance: risk_accepted.<criterion>.{by, reason, checks, review_by}"
+    return {f"risk_accepted.{c['name']}.{k}": (', '.join(v) if isinstance(v, list) else str(v))
+            for c in criteria if _accepted(c) for k, v in c['acceptance'].items() if k != 'status' and v not in (None, [])}
+
+def acceptance_lines(criteria:list[dict])->list[str]:
+    "One markdown line per acceptance in `go_no_go.accept`: what failed, who accepted it, why, until when, and whether it applied"
+    return [f"**{c['name']}** ({c['reason']}): accepted by {c['acceptance']['by']}"
+            + (f", until {c['acceptance']['review_by']}" if c['acceptance'].get('review_by') else '')
+            + f". Why: {c['acceptance']['reason']}" + ('' if _accepted(c) else f" _({c['acceptance']['status']})_")
+            for c in criteria if c.get('acceptance')]
 
 # %% ../nbs/35_decide.ipynb #c47dbb2a
 def approval_record(mode:str,               # auto | manual | rollback
@@ -123,6 +189,13 @@ def approve(go:dict,                    # the parsed reports/go_no_go.json
     now = _alias(c, name, 'challenger')
     if now != version: raise PipelineError(f"'challenger' now points at version {now}, not the judged version {version}; run dvc repro to validate it first")
     return promote(name, version, approval_record('manual', by, reason), c)
+
+# %% ../nbs/35_decide.ipynb #db86c757
+def mitigation_note(fair:dict|None)->str:
+    "The fairness-mitigated decision rule and its cost, as a card paragraph ('' when there is none)"
+    m = (fair or {}).get('mitigation') or {}
+    if m.get('summary'): return f"**The fairness-mitigated rule, for comparison.** {m['summary']}. _{m.get('note', '')}._"
+    return f"_Mitigation not shown: {m['skipped']}._" if m.get('skipped') else ''
 
 # %% ../nbs/35_decide.ipynb #4df0fa50
 def validation_metrics(go:dict, ev:dict)->dict:

@@ -13,9 +13,9 @@ from .core import PipelineError
 from .baseline import task_metrics
 
 # %% auto #0
-__all__ = ['LOWER_IS_BETTER', 'BUSINESS_KEYS', 'bootstrap_metrics', 'relative_lift', 'check_business', 'value_curve',
-           'best_threshold', 'decision_value', 'regression_cost', 'multiclass_value', 'business_table', 'ece',
-           'calibration_scores', 'fit_calibrators', 'plot_value_curve', 'plot_confusion_at']
+__all__ = ['BUSINESS_KEYS', 'bootstrap_metrics', 'dummy_scores', 'check_business', 'value_curve', 'best_threshold',
+           'decision_value', 'regression_cost', 'multiclass_value', 'business_table', 'ece', 'calibration_scores',
+           'fit_calibrators', 'plot_value_curve', 'plot_confusion_at']
 
 # %% ../nbs/30_evaluate.ipynb #de03632d
 def bootstrap_metrics(task:str,              # binary | multiclass | regression
@@ -37,14 +37,19 @@ def bootstrap_metrics(task:str,              # binary | multiclass | regression
                     high=float(np.quantile([d[k] for d in draws], 1 - a)) if draws else None) for k, v in point.items()}
 
 # %% ../nbs/30_evaluate.ipynb #bd2b5c35
-LOWER_IS_BETTER = {'rmse', 'mae', 'log_loss', 'brier'}
+from .models import LOWER_IS_BETTER, relative_lift  # tuning needs the lift too (chapter 20)
 
-def relative_lift(model:float, baseline:float, metric:str)->float:
-    "Share of the baseline's error (1 - score, or the loss) that the model removes; negative when worse"
-    if metric in LOWER_IS_BETTER: err_m, err_b = model, baseline
-    else: err_m, err_b = 1 - model, 1 - baseline
-    if err_b <= 0: return 0.0 if err_m <= 0 else -float('inf')
-    return float((err_b - err_m) / err_b)
+# %% ../nbs/30_evaluate.ipynb #cd31fc6d
+def dummy_scores(task:str,                # binary | multiclass | regression
+                 y_train:np.ndarray,      # encoded train truth
+                 n:int,                   # rows to score
+                 k:int=2,                 # classes (multiclass)
+                 w:np.ndarray|None=None   # optional train sample weights
+                )->np.ndarray:            # the same prediction for every row, as `task_metrics` takes it
+    "The dummy floor's scores: train's (weighted) mean, or its class shares"
+    y = np.asarray(y_train)
+    if task != 'multiclass': return np.full(n, float(np.average(y.astype(float), weights=w)))
+    shares = np.bincount(y, weights=w, minlength=k); return np.tile(shares / shares.sum(), (n, 1))
 
 # %% ../nbs/30_evaluate.ipynb #a1e5eea2
 BUSINESS_KEYS = dict(binary=('tp_value', 'fp_cost', 'fn_cost', 'tn_value'), regression=('over_cost', 'under_cost'),

@@ -17,6 +17,7 @@ from fairlearn.postprocessing import ThresholdOptimizer
 from .core import PipelineError, fresh_label, provenance, write_json, read_json, find_root
 from .params import load_params, FairnessParams, section
 from .features import encode_target
+from .evaluate import decision_value
 from .eda import save_fig, fresh_dir, C0
 
 # %% auto #0
@@ -25,11 +26,11 @@ __all__ = ['METRICS', 'CLASSIFICATION', 'TASK_METRICS', 'CONSTRAINTS', 'FAIRNESS
            'category', 'readable', 'auto_bins', 'sensitive_spec', 'missing_labels', 'sensitive_frame', 'group_sets',
            'numeric_cuts', 'cell_counts', 'rates', 'wilson', 'group_rates', 'binary_counts', 'binary_table',
            'disparity', 'basic_interval', 'bootstrap_disparity', 'judged_disparity', 'disparity_rows', 'judgement',
-           'check_of', 'skipped_checks', 'multiclass_table', 'regression_table', 'group_table', 'gap_rows',
-           'confusion_cube', 'ovr_counts', 'class_disparity', 'worst', 'multiclass_disparity_rows', 'row_groups',
-           'regression_disparity', 'group_mean_draws', 'regression_disparity_rows', 'fairness_checks', 'summarise',
-           'Float64Proba', 'threshold_optimizer', 'overall_metrics', 'compare_decisions', 'mitigation_summary',
-           'decision_threshold', 'decisions', 'plot_groups', 'slug', 'slugs']
+           'judged_for', 'check_of', 'skipped_checks', 'multiclass_table', 'regression_table', 'group_table',
+           'gap_rows', 'confusion_cube', 'ovr_counts', 'class_disparity', 'worst', 'multiclass_disparity_rows',
+           'row_groups', 'regression_disparity', 'group_mean_draws', 'regression_disparity_rows', 'fairness_checks',
+           'summarise', 'Float64Proba', 'threshold_optimizer', 'overall_metrics', 'compare_decisions',
+           'mitigation_summary', 'decision_threshold', 'decisions', 'plot_groups', 'slug', 'slugs']
 
 # %% ../nbs/31_fairness.ipynb #fcf8556e
 METRICS = dict(dp_difference=('max_dp_difference', 'max'), dp_ratio=('min_dp_ratio', 'min'),
@@ -45,7 +46,10 @@ def fairness_params(P:dict,               # checked params (load_params)
                     src:str='params.yaml' # where they came from, for messages
                    )->dict:               # the `fairness` section with defaults filled in
     "The `fairness` params with defaults, checked"
-    return section(P, 'fairness', src)
+    F, sens = section(P, 'fairness', src), ((P or {}).get('data') or {}).get('sensitive_features')
+    bad = [k for k in F['judged_by_feature'] if sens is not None and k not in sens]
+    if bad: raise PipelineError(f"{src}: fairness.judged_by_feature.{bad[0]}: expected a column of data.sensitive_features ({', '.join(sens) or 'none'})")
+    return F
 
 # %% ../nbs/31_fairness.ipynb #0e4c915a
 def mitigation_constraint(F:dict # checked `fairness` params
@@ -317,13 +321,25 @@ def judgement(v:float, lo:float, hi:float, # the disparity and its interval (NaN
     if beyond(v): return True, f"within noise: the value is beyond {word}, but its interval reaches it"
     return True, f"within {word}"
 
-def check_of(r:dict, # a disparity row (`disparity_rows`, `multiclass_disparity_rows`, `regression_disparity_rows`)
-             F:dict  # checked `fairness` params
-            )->dict: # name, value, threshold, passed, judged, reason
+def judged_for(members:list|None, # the columns of a group set (None: judged as `fairness.judged` says)
+               F:dict               # checked `fairness` params
+              )->tuple[set, str]:   # (the metrics judged, the member that removed the others or '')
+    "The metrics judged for one feature or pair: `judged_by_feature` of each member (else `judged`), those all members judge"
+    per, out, why = F.get('judged_by_feature') or {}, set(F['judged']), ''
+    for m in members or []:
+        if m in per and not set(out) <= set(per[m]): out, why = out & set(per[m]), m
+    return out, why
+
+def check_of(r:dict,                 # a disparity row (`disparity_rows`, `multiclass_disparity_rows`, `regression_disparity_rows`)
+             F:dict,                 # checked `fairness` params
+             members:list|None=None  # the columns of the row's group set (for `fairness.judged_by_feature`)
+            )->dict:                 # name, value, threshold, passed, judged, reason
     "The check of one disparity against its threshold"
     key, side = METRICS[r['metric']]; thr, v = F[key], r['value']
-    c = dict(name=f"{r['metric']} ({r['feature']})", value=None, threshold=thr, passed=None, judged=r['metric'] in F['judged'])
-    info = '' if c['judged'] else ' (informational: not in fairness.judged)'
+    judged, by = judged_for(members, F)
+    c = dict(name=f"{r['metric']} ({r['feature']})", value=None, threshold=thr, passed=None, judged=r['metric'] in judged)
+    info = ('' if c['judged'] else f" (informational: not judged for {by}, fairness.judged_by_feature)" if by and r['metric'] in F['judged']
+            else ' (informational: not in fairness.judged)')
     if v is None or not np.isfinite(v):
         why = (f"only {r['groups_judged']} group(s) with >= {F['min_group_rows']} test rows" if r['groups_judged'] < 2
                else f"undefined: {r['detail']}")
@@ -528,7 +544,7 @@ def fairness_checks(tables:dict,           # {feature or pair: group table}
     else:
         disp = [r for s, t in tables.items()
                 for r in regression_disparity_rows(s, t, row_groups(rows['S'], rows['sets'][s]), rows['y'], rows['pred'], F['n_boot'], seed)]
-    return disp, [check_of(r, F) for r in disp if r['metric'] in METRICS]
+    return disp, [check_of(r, F, (rows or {}).get('sets', {}).get(r['feature'])) for r in disp if r['metric'] in METRICS]
 
 # %% ../nbs/31_fairness.ipynb #a63524fe
 def _excess(c:dict)->float:
@@ -582,12 +598,13 @@ def compare_decisions(y:np.ndarray,     # truth (0/1)
                       decisions:dict,   # {name: 0/1 decisions}, e.g. the model's and the optimiser's
                       S:pl.DataFrame,   # group labels
                       sets:dict,        # from `group_sets`
-                      min_rows:int=50
+                      min_rows:int=50,
+                      business:dict|None=None # binary `business` amounts: adds the decisions' value per 1,000 cases (their cost)
                      )->pl.DataFrame:   # metric, then one column per decision set, then `change` (last - first)
     "Side by side: overall metrics and every disparity, for each set of decisions"
     cols = {}
     for name, pred in decisions.items():
-        m = overall_metrics(y, pred)
+        m = overall_metrics(y, pred) | ({'value_per_1000': decision_value(y, pred, business)} if business else {})
         for s, keys in sets.items():
             j = binary_table(cell_counts(S, keys, y, pred), min_rows).filter('judged')
             m.update({f'{k} ({s})': v for k, v in judged_disparity(j).items()})
@@ -605,7 +622,9 @@ def mitigation_summary(t:pl.DataFrame, # from `compare_decisions`, with columns 
     rows = {r['metric']: r for r in t.to_dicts()}
     keys = [f'{m} ({feature})' for m in ([m for m in judged if m in CLASSIFICATION] or CLASSIFICATION)] + ['accuracy']
     parts = ', '.join(f"{k} {rows[k]['model']:.3f} -> {rows[k]['mitigated']:.3f}" for k in keys if k in rows)
-    return f"ThresholdOptimizer ({constraint}) for {feature}, fitted on valid, on test: {parts} (a comparison only: the model is unchanged)"
+    v = rows.get('value_per_1000')
+    cost = (f"; value per 1,000 cases {v['model']:,.0f} -> {v['mitigated']:,.0f} ({v['mitigated'] - v['model']:+,.0f}, its cost at the business amounts)" if v else '')
+    return f"ThresholdOptimizer ({constraint}) for {feature}, fitted on valid, on test: {parts}{cost} (a comparison only: the model is unchanged)"
 
 # %% ../nbs/31_fairness.ipynb #3491e459
 def decision_threshold(ev:dict|None, # reports/evaluate.json

@@ -28,10 +28,10 @@ from .eda import save_fig, fresh_dir, plot_matrix, C0
 # %% auto #0
 __all__ = ['CANDIDATES', 'IMBALANCE', 'TRAIN_DEFAULTS', 'LOWER_IS_BETTER', 'CURVES', 'candidate_names', 'default_params',
            'imbalance_params', 'candidate_params', 'make_candidate', 'make_pipeline_for', 'train_params', 'cv_splitter',
-           'sort_by_time', 'check_folds', 'cross_validate_model', 'rank_candidates', 'comparison_table', 'roc_points',
-           'pr_points', 'calibration_bins', 'ovr_auc', 'confusion_counts', 'residual_points', 'curve_tables',
-           'write_curve_tables', 'plot_comparison', 'plot_curves', 'plot_residuals', 'plot_ovr_auc', 'plot_confusion',
-           'compare_metrics']
+           'sort_by_time', 'check_folds', 'cross_validate_model', 'rank_candidates', 'relative_lift',
+           'comparison_table', 'roc_points', 'pr_points', 'calibration_bins', 'ovr_auc', 'confusion_counts',
+           'residual_points', 'curve_tables', 'write_curve_tables', 'plot_comparison', 'plot_curves', 'plot_residuals',
+           'plot_ovr_auc', 'plot_confusion', 'compare_metrics']
 
 # %% ../nbs/20_models.ipynb #190b043b
 CANDIDATES = dict(
@@ -183,7 +183,7 @@ def cross_validate_model(pipe,                   # unfitted Pipeline (make_pipel
     return dict(folds=folds, mean=agg(np.mean), std=agg(np.std), oof=oof, fit_seconds=fit_s)
 
 # %% ../nbs/20_models.ipynb #5a61fb77
-LOWER_IS_BETTER = {'rmse', 'mae', 'log_loss'}
+LOWER_IS_BETTER = {'rmse', 'mae', 'log_loss', 'brier'}
 
 def rank_candidates(results:dict, # {candidate: cross_validate_model result}
                     metric:str    # the metric to rank by
@@ -191,6 +191,14 @@ def rank_candidates(results:dict, # {candidate: cross_validate_model result}
     "Candidates sorted by mean `metric`, best first"
     sign = 1 if metric in LOWER_IS_BETTER else -1
     return sorted(results, key=lambda k: sign * results[k]['mean'][metric])
+
+# %% ../nbs/20_models.ipynb #b04b5528
+def relative_lift(model:float, baseline:float, metric:str)->float:
+    "Share of the baseline's error (1 - score, or the loss) that the model removes; negative when worse"
+    if metric in LOWER_IS_BETTER: err_m, err_b = model, baseline
+    else: err_m, err_b = 1 - model, 1 - baseline
+    if err_b <= 0: return 0.0 if err_m <= 0 else -float('inf')
+    return float((err_b - err_m) / err_b)
 
 # %% ../nbs/20_models.ipynb #770d7784
 def _mean_std(r:dict)->tuple[dict, dict]:

@@ -6,15 +6,16 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/params.html.md"""
 
 # %% auto #0
 __all__ = ['Int', 'Num', 'Bool', 'Str', 'Label', 'TASKS', 'STRATEGIES', 'Share', 'CANDIDATE_NAMES', 'Rows', 'Amount',
-           'FAIRNESS_METRICS', 'Gap', 'Rate', 'Salt', 'Unit', 'Positive', 'Section', 'describe', 'params_error',
-           'DataParams', 'SplitParams', 'QualityParams', 'EdaParams', 'FeaturesParams', 'BaselineParams', 'TrainParams',
-           'SpaceParam', 'TuneParams', 'ExplainParams', 'TrackingParams', 'EvaluateParams', 'BusinessParams',
-           'FairnessParams', 'RobustnessParams', 'LatencyParams', 'GoNoGoParams', 'ModelCardParams', 'Profile', 'Pair',
-           'Thresholds', 'RetrainRule', 'MonitorParams', 'ScoreParams', 'AbtestParams', 'ServeParams', 'Params',
-           'check_params', 'load_params', 'section', 'params_schema', 'write_schema']
+           'FAIRNESS_METRICS', 'Gap', 'Rate', 'NonEmpty', 'IsoDate', 'Salt', 'Unit', 'Positive', 'Section', 'describe',
+           'params_error', 'DataParams', 'SplitParams', 'QualityParams', 'EdaParams', 'FeaturesParams',
+           'BaselineParams', 'TrainParams', 'SpaceParam', 'TuneParams', 'ExplainParams', 'TrackingParams',
+           'EvaluateParams', 'BusinessParams', 'FairnessParams', 'RobustnessParams', 'LatencyParams', 'Acceptance',
+           'GoNoGoParams', 'ModelCardParams', 'Profile', 'Pair', 'Thresholds', 'RetrainRule', 'MonitorParams',
+           'ScoreParams', 'AbtestParams', 'ServeParams', 'Params', 'check_params', 'load_params', 'section',
+           'params_schema', 'write_schema']
 
 # %% ../nbs/03_params.ipynb #b1580255
-import difflib, math, re, typing
+import datetime, difflib, math, re, typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 import numpy as np, yaml
@@ -118,7 +119,8 @@ def params_error(e:ValidationError,     # what pydantic said
     err = next((x for x in errs if x['type'] == 'extra_forbidden'), errs[0])  # a misspelt key explains the missing one
     loc = tuple(x for x in err['loc'] if not (isinstance(x, str) and _TAG.fullmatch(x)))
     path = '.'.join(map(str, prefix + loc))
-    if err['type'] == 'value_error': return PipelineError(f"{src}: {err['ctx']['error']}")
+    if err['type'] == 'value_error':  # a field's own check says only what it expected: name the field
+        msg = str(err['ctx']['error']); return PipelineError(f"{src}: {path + ': ' if msg.startswith('expected ') else ''}{msg}")
     if err['type'] == 'extra_forbidden':
         *parent, key = loc; known = _keys(model, tuple(parent)); where = '.'.join(map(str, [*prefix, *parent]))
         near = difflib.get_close_matches(str(key), known, n=1)
@@ -312,6 +314,7 @@ class FairnessParams(Section):
     max_mae_gap: Annotated[Num, Field(gt=0)] = 0.25              # regression: in overall MAEs
     judged: list[Literal['dp_difference', 'dp_ratio', 'eo_difference', 'mean_prediction_gap', 'mean_error_gap', 'mae_gap']] = [
         'dp_ratio', 'eo_difference', 'mean_error_gap', 'mae_gap']
+    judged_by_feature: dict[Str, list[Literal['dp_difference', 'dp_ratio', 'eo_difference', 'mean_prediction_gap', 'mean_error_gap', 'mae_gap']]] = {}
     mitigate: Bool = True
     constraint: Literal['equalized_odds', 'demographic_parity'] | None = None
     mitigate_fit_rows: Annotated[Int, Field(ge=100)] = 200_000
@@ -353,6 +356,25 @@ class LatencyParams(Section):
         return self
 
 # %% ../nbs/03_params.ipynb #241c09c0
+NonEmpty = Annotated[str, Strict(), Field(min_length=1, pattern=r'\S')]  # text with something in it
+
+def _iso_date(v):
+    "A YAML date, or its ISO text, as ISO text (other values are left to the type check)"
+    if isinstance(v, datetime.date): return v.isoformat()
+    if isinstance(v, str):
+        try: return datetime.date.fromisoformat(v).isoformat()
+        except ValueError: raise ValueError(f"expected an ISO date such as 2027-06-30, got {v!r}") from None
+    return v
+IsoDate = Annotated[str, BeforeValidator(_iso_date), Strict()]  # a calendar date, kept as ISO text (JSON-safe)
+
+class Acceptance(Section):
+    "A known risk accepted on the record: a failed criterion's named checks, who accepts them, why, and until when"
+    criterion: NonEmpty                            # a go/no-go criterion's name, e.g. fairness
+    checks: list[NonEmpty] = []                    # the failing checks accepted (report criteria); any other that fails is not
+    by: NonEmpty                                   # who accepts (a name and role; stored with the model version)
+    reason: NonEmpty                               # why the risk is acceptable for the intended use
+    review_by: IsoDate | None = None               # the acceptance lapses after this date (e.g. 2027-06-30)
+
 class GoNoGoParams(Section):
     "`go_no_go`: what a model must pass to be promoted"
     min_lift: Annotated[Num, Field(lt=1)] = 0.10    # below 0: the model may trail the baseline by that much
@@ -361,6 +383,7 @@ class GoNoGoParams(Section):
     robustness: Bool = True
     data_quality: Bool = True
     approval: Literal['auto', 'manual'] = 'auto'
+    accept: list[Acceptance] = []                  # known risks accepted on the record (see 35_decide)
 
 class ModelCardParams(Section):
     "`model_card`: the texts of the model card (empty: placeholders)"

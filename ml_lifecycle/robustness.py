@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from .core import PipelineError, provenance, atomic_path, write_json, read_json, find_root
 from .params import load_params, RobustnessParams, section
 from .features import load_verified_skops, to_model_frame
-from .baseline import PRIMARY, task_metrics, predict_scores
+from .baseline import PRIMARY, BASELINE, task_metrics, predict_scores
 
 # %% auto #0
 __all__ = ['ROBUSTNESS_DEFAULTS', 'UNSEEN', 'LOWER_BETTER', 'BOOT_STREAM', 'PASS_C', 'FAIL_C', 'INFO_C', 'robustness_params',
@@ -273,9 +273,11 @@ def degradation_interval(task:str, y:np.ndarray,
 # %% ../nbs/32_robustness.ipynb #d2372fbd
 def load_baseline(model_path:str|Path, # models/baseline.skops (with its .sha256 sidecar)
                   roles_path:str|Path, # models/features.json: the baseline's column roles
-                  task:str
+                  task:str,
+                  candidate:str|None=None # the model's candidate name: BASELINE when the model shipped is the baseline
                  )->dict:              # predict (raw rows -> scores, or None), columns (inputs it reads), note
     "Phase 1's linear baseline as a scoring function of raw rows; `predict` None (and why) when there is none"
+    if candidate == BASELINE: return dict(predict=None, columns=[], note="the model is the baseline (start simple): judged on its own drop")
     model_path, roles_path = Path(model_path), Path(roles_path)
     gone = [p.name for p in (model_path, roles_path) if not p.exists()]
     if gone: return dict(predict=None, columns=[], note=f"no baseline to compare with ({' and '.join(gone)} not found)")

@@ -12,13 +12,13 @@ import optuna
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from .core import PipelineError
-from .baseline import task_metrics, predict_scores, PRIMARY
-from .models import make_candidate, make_pipeline_for, cv_splitter, LOWER_IS_BETTER
+from .baseline import task_metrics, predict_scores, PRIMARY, BASELINE
+from .models import make_candidate, make_pipeline_for, cv_splitter, LOWER_IS_BETTER, relative_lift
 from .package import SoftVote
 
 # %% auto #0
 __all__ = ['check_space', 'suggest', 'check_budget', 'direction', 'better', 'cv_objective', 'run_search', 'fit_finalist',
-           'ensemble_of', 'choose']
+           'ensemble_of', 'choose', 'start_simple']
 
 # %% ../nbs/21_tune.ipynb #447deae2
 def check_space(space:dict, cand:str, src:str='params.yaml')->dict:
@@ -104,3 +104,18 @@ def choose(scores:dict, metric:str, tol:float=0.001)->str:
     best = max(singles, key=lambda k: -singles[k] if metric in LOWER_IS_BETTER else singles[k])
     if 'ensemble' in scores and better(scores['ensemble'], singles[best], metric, tol): return 'ensemble'
     return best
+
+# %% ../nbs/21_tune.ipynb #6413cdb3
+def start_simple(scores:dict,     # {finalist: valid score of the primary metric}
+                 winner:str,      # the finalist `choose` picked
+                 baseline:float,  # the baseline's valid score
+                 metric:str,      # the primary metric
+                 min_lift:float   # `go_no_go.min_lift`: share of the baseline's error the winner must remove
+                )->dict:          # ship (the winner or BASELINE), lift (winner vs baseline on valid), reason
+    "The model to ship: the tuned winner only when it beats the baseline on valid by more than `min_lift`"
+    l = relative_lift(scores[winner], baseline, metric)
+    if l > min_lift:
+        return dict(ship=winner, lift=l, reason=f"{winner} removes {l:.1%} of the baseline's {metric} error on valid (more than go_no_go.min_lift {min_lift:.0%})")
+    why = ("the baseline makes no error on valid, so nothing can beat it" if not math.isfinite(l) or (l == 0 and scores[winner] == baseline)
+           else f"the best tuned model, {winner}, removes {l:+.1%} of the baseline's {metric} error on valid, not more than go_no_go.min_lift {min_lift:.0%}")
+    return dict(ship=BASELINE, lift=l if math.isfinite(l) else None, reason=f"{why}: the simpler baseline is the model (start simple)")

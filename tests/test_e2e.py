@@ -138,7 +138,10 @@ def test_phase2_compares_candidates_against_the_baseline(repro):
     assert set(c['ranking']) == {'logistic', 'random_forest', 'hist_gb', 'xgboost'}
     assert all(0.5 < c[k]['roc_auc_mean'] < 1 for k in c['ranking'])
     m = json.loads((root/'metrics/model.json').read_text())
-    assert m['candidate'] in {*c['ranking'], 'ensemble'} and 0.8 < m['valid']['roc_auc'] < 1
+    assert m['candidate'] in {*c['ranking'], 'ensemble', 'baseline'} and 0.8 < m['valid']['roc_auc'] < 1
+    # start simple: the baseline ships exactly when the best tuned model removes at most go_no_go.min_lift of its valid error
+    pick = json.loads((root/'reports/tune.json').read_text())['start_simple']
+    assert (m['candidate'] == 'baseline') == (pick['lift'] is None or pick['lift'] <= 0.10), pick
 
 
 def test_phase2_model_is_registered_as_challenger_and_loads_by_alias(repro):
@@ -304,9 +307,51 @@ def test_phase3_manual_approval_then_rollback_needs_a_previous_champion(repro, t
     assert r.returncode == 1 and r.stderr.startswith('error: ') and 'first champion' in r.stderr
 
 
+def test_start_simple_ships_the_baseline_and_judges_it_against_the_dummy_floor(repro, tmp_path):
+    "Unless a tuned model removes more than go_no_go.min_lift of the baseline's valid error, the baseline is the model, judged on every criterion"
+    root = _copy(repro, tmp_path, go_no_go=dict(PERMISSIVE, min_lift=0.6, robustness=True))  # 0.6: a ROC-AUC of 0.90 would need 0.96
+    for nb in ('21_tune', '30_evaluate', '32_robustness', '35_decide'): sh(f'ml-lifecycle run nbs/{nb}.ipynb', root)
+    man = json.loads((root/'models/model/manifest.json').read_text())
+    assert (man['candidate'], man['members']) == ('baseline', ['linear']) and 'start simple' in man['start_simple']['reason']
+    ev = json.loads((root/'reports/evaluate.json').read_text())
+    assert ev['lift']['baseline'] == 0 and ev['test']['dummy']['roc_auc']['value'] == 0.5  # the same model; the dummy ranks nothing
+    assert json.loads((root/'reports/robustness.json').read_text())['baseline'].startswith('the model is the baseline')
+    go = json.loads((root/'reports/go_no_go.json').read_text())
+    floor = go['criteria'][0]
+    assert floor['name'] == 'beats the dummy floor' and floor['passed'] == (ev['lift']['dummy'] > 0.6), floor
+    assert 'beats the baseline' not in [c['name'] for c in go['criteria']]
+    assert (go['verdict'] == 'go') == all(c['passed'] is not False for c in go['criteria'] if c['judged'])
+
+
+def test_phase3_a_risk_accepted_on_the_record_promotes_with_the_record_on_version_and_card(repro, tmp_path):
+    "go_no_go.accept: the exact failing checks, who and why; it promotes, the version and the card carry it; less than all of them does not"
+    root = _copy(repro, tmp_path, fairness=dict(judged=['eo_difference'], max_eo_difference=0.001))
+    sh('ml-lifecycle run nbs/31_fairness.ipynb', root)
+    failing = [c['name'] for c in json.loads((root/'reports/fairness.json').read_text())['checks'] if c['judged'] and c['passed'] is False]
+    assert failing  # no real model's equalized-odds gap is within 0.001 over its whole interval
+    acc, gp = dict(criterion='fairness', checks=failing, by='Grace Hopper, model risk', reason='aggregate research ranking only'), dict(PERMISSIVE, fairness=True)
+    set_params(root, go_no_go=dict(gp, accept=[dict(acc, checks=failing[1:])]))   # one failing check left out
+    sh('ml-lifecycle run nbs/35_decide.ipynb', root)
+    go = json.loads((root/'reports/go_no_go.json').read_text())
+    fair = next(c for c in go['criteria'] if c['name'] == 'fairness')
+    assert go['verdict'] == 'no-go' and go['accepted'] == [] and fair['acceptance']['status'] == f'not applied: it does not cover {failing[0]}'
+    set_params(root, go_no_go=dict(gp, accept=[acc]))
+    sh('ml-lifecycle run nbs/35_decide.ipynb', root)
+    go = json.loads((root/'reports/go_no_go.json').read_text())
+    assert go['verdict'] == 'go' and go['accepted'] == ['fairness'] and go['status'] == 'promoted', go['reason']
+    v = go['model']['version']
+    assert _version(root, 'champion') == v
+    tags = _tags(root, v)
+    assert tags['risk_accepted.fairness.by'] == 'Grace Hopper, model risk' and tags['risk_accepted.fairness.checks'] == ', '.join(failing)
+    md = (root/'reports/model_card.md').read_text()
+    assert '\n## Accepted risks\n' in md and 'accepted by Grace Hopper, model risk' in md and 'aggregate research ranking only' in md
+    assert md.index('## Accepted risks') < md.index('## Model details')  # before anything else a reader sees
+
+
 @pytest.mark.parametrize('edit,stage,expected', [
     (dict(business=dict(tp_value=0, fp_cost=0, fn_cost=0, tn_value=0)), 'evaluate', 'are all 0'),
     (dict(go_no_go=dict(approval='sometimes')), 'decide', "go_no_go.approval: expected one of auto, manual, got 'sometimes'"),
+    (dict(go_no_go=dict(accept=[dict(criterion='fairnes', by='Ada', reason='research only')])), 'decide', "go_no_go.accept[0].criterion is 'fairnes'"),
     (dict(fairness=dict(min_dp_ratio=1.5)), 'fairness', 'fairness.min_dp_ratio'),
     (dict(robustness=dict(noise_levels=[-1])), 'robustness', 'robustness.noise_levels'),
 ])
