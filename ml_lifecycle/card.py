@@ -12,8 +12,8 @@ import mistune
 
 # %% auto #0
 __all__ = ['CSS', 'fmt', 'md_table', 'ci', 'status', 'checks_table', 'figure', 'embed_images', 'render_card', 'card_html',
-           'report_paths', 'bullet_list', 'metrics_section', 'business_section', 'report_section', 'details_section',
-           'data_section', 'interpretation_section', 'caveats', 'verdict_section']
+           'report_paths', 'bullet_list', 'metrics_section', 'business_section', 'decisions_table', 'report_section',
+           'details_section', 'data_section', 'interpretation_section', 'caveats', 'verdict_section']
 
 # %% ../nbs/34_card.ipynb #2932d45e
 def fmt(v, digits:int=4)->str:
@@ -106,14 +106,23 @@ def metrics_section(ev:dict)->str:
                      for k, v in ev['lift'].items())
     return (f"Held-out **test** split ({fmt(ev['rows']['test'])} rows, never used before this phase). Primary metric: "
             f"`{ev['primary_metric']}`. Intervals: {fmt(ev['bootstrap']['ci'] * 100, 0)}% percentile bootstrap over "
-            f"{fmt(ev['bootstrap']['resamples'])} resamples.\n\n" + md_table(rows) + f"\n\nLift on `{ev['primary_metric']}`: {lift}.")
+            f"{fmt(ev['bootstrap']['resamples'])} resamples.\n\n" + md_table(rows) + f"\n\nLift on `{ev['primary_metric']}`: {lift}."
+            + (" F1 and accuracy here are at the conventional threshold 0.5; at the decision threshold, see Business value." if ev.get('decisions') else ''))
 
 def business_section(ev:dict)->str:
     "Decision threshold and value per 1,000 cases of the model and the simple policies"
     t, b = ev['threshold'], ev['business']
     head = (f"Decision threshold **{fmt(t['value'])}** ({t['rule']}). " if t.get('value') is not None else '') + \
            'Amounts from `params.yaml` (business): ' + ', '.join(f'{k} {fmt(v, 2)}' for k, v in b.items()) + '.'
-    return head + '\n\n' + md_table(ev['value_per_1000'], ['policy', 'value_per_1000', 'flagged'], digits=3)
+    return head + '\n\n' + md_table(ev['value_per_1000'], ['policy', 'value_per_1000', 'flagged'], digits=3) + decisions_table(ev.get('decisions'))
+
+def decisions_table(dec:dict|None)->str:
+    "Threshold metrics of each model at its decision threshold and at 0.5 ('' when there are none)"
+    if not dec: return ''
+    rows = [dict(model=k, threshold=fmt(v['threshold'] if a == 'at_threshold' else 0.5, 3) + (' (decisions)' if a == 'at_threshold' else ' (convention)'),
+                 **{m: fmt(x, 3) for m, x in v[a].items()}) for k, v in dec.items() for a in ('at_threshold', 'at_0.5')]
+    return ('\n\nThreshold metrics on test, each model at the threshold its decisions use and at 0.5 (the metrics table above uses 0.5):'
+            '\n\n' + md_table(rows))
 
 # %% ../nbs/34_card.ipynb #5ba97a7f
 def report_section(rep:dict|None,           # a phase-3 report with `summary` and `checks`

@@ -14,8 +14,8 @@ from .baseline import task_metrics
 
 # %% auto #0
 __all__ = ['BUSINESS_KEYS', 'bootstrap_metrics', 'dummy_scores', 'check_business', 'value_curve', 'best_threshold',
-           'decision_value', 'regression_cost', 'multiclass_value', 'business_table', 'ece', 'calibration_scores',
-           'fit_calibrators', 'plot_value_curve', 'plot_confusion_at']
+           'decision_value', 'regression_cost', 'multiclass_value', 'threshold_metrics', 'business_table', 'ece',
+           'calibration_scores', 'fit_calibrators', 'plot_value_curve', 'plot_confusion_at']
 
 # %% ../nbs/30_evaluate.ipynb #de03632d
 def bootstrap_metrics(task:str,              # binary | multiclass | regression
@@ -108,6 +108,18 @@ def multiclass_value(y:np.ndarray, label:np.ndarray, bp:dict, w:np.ndarray|None=
     "Value of 1,000 class decisions: right ones earn, wrong ones cost"
     ok = np.asarray(y) == np.asarray(label); w = np.ones(len(ok)) if w is None else np.asarray(w, dtype=float)
     return float(1000 * (w * np.where(ok, bp['correct_value'], -bp['wrong_cost'])).sum() / w.sum())
+
+# %% ../nbs/30_evaluate.ipynb #22f03148
+def threshold_metrics(y:np.ndarray,           # 0/1 truth
+                      s:np.ndarray,           # P(positive)
+                      t:float,                # the decision threshold: flag when s >= t
+                      w:np.ndarray|None=None  # optional sample weights
+                     )->dict:                 # precision, recall, f1, accuracy, flagged (share)
+    "The threshold-dependent metrics of the decisions `s >= t`"
+    f = (np.asarray(s) >= t).astype(int)
+    return dict(precision=float(skm.precision_score(y, f, sample_weight=w, zero_division=0)), recall=float(skm.recall_score(y, f, sample_weight=w, zero_division=0)),
+                f1=float(skm.f1_score(y, f, sample_weight=w, zero_division=0)), accuracy=float(skm.accuracy_score(y, f, sample_weight=w)),
+                flagged=float(np.average(f, weights=w)))
 
 # %% ../nbs/30_evaluate.ipynb #7180b3bd
 def business_table(task:str,              # binary | multiclass | regression

@@ -217,7 +217,7 @@ class TrainParams(Section):
     "`train`: the candidates compared by cross-validation"
     candidates: Annotated[list[Str], Field(min_length=1)] = list(CANDIDATE_NAMES)
     cv_folds: Annotated[Int, Field(ge=2)] = 5
-    imbalance: Literal['class_weight', 'none'] = 'class_weight'
+    imbalance: Literal['class_weight', 'none'] = 'none'  # the cost threshold handles imbalance; weights distort probabilities
     fixed: dict[str, dict[str, Any] | None] | None = dict(
         logistic=dict(C=1.0), random_forest=dict(n_estimators=200, min_samples_leaf=5),
         hist_gb=dict(max_iter=300, learning_rate=0.1), xgboost=dict(n_estimators=300, learning_rate=0.1, max_depth=6))
