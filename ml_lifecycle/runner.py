@@ -218,9 +218,12 @@ def run_summary(root:str|Path)->str:
         lines.append(f"test {pm}: {_fmt(m['value'])} [{_fmt(m['low'])}, {_fmt(m['high'])}]"
                      + (f"; baseline {_fmt(b['value'])}" if b else '') + f" ({ev['rows']['test']:,} test rows)")
     if go:
-        m, failed = go.get('model') or {}, [c['name'] for c in go.get('criteria', []) if c.get('passed') is False]
+        m, acc = go.get('model') or {}, set(go.get('accepted') or [])
+        failed = [c['name'] for c in go.get('criteria', []) if c.get('passed') is False and c['name'] not in acc]
         lines.append(f"go/no-go: {str(go['verdict']).upper()} for {m.get('name', '?')} version {m.get('version', '?')} ({m.get('candidate', '?')})"
-                     + (f"; failed: {', '.join(failed)}" if failed else '') + '; model card: reports/model_card.html')
+                     + (f"; failed: {', '.join(failed)}" if failed else '')
+                     + (f"; failed, risk accepted on the record (go_no_go.accept): {', '.join(sorted(acc))}" if acc else '')
+                     + '; model card: reports/model_card.html')
     if mon: lines.append(f"{monitor_line(mon)}; report: reports/monitor.html")
     if ab: lines.append(f"A/B: {ab['verdict']}; report: reports/abtest.html")
     times = load('stage_times.json')
@@ -228,6 +231,9 @@ def run_summary(root:str|Path)->str:
     if lines and secs: lines.append('stage times (last run of each): ' + ', '.join(f'{k} {v:.0f} s' for k, v in secs.items())
                                     + f'; total {sum(secs.values()) / 60:.1f} min')
     warn = _example_warnings(root)
+    bad = sorted(p.stem for p in (rep/'failed').glob('*.ipynb'))   # kept by a failed stage, removed when it next succeeds
+    if bad: warn.append(f"failed on its last run: {', '.join(bad)} (executed notebook and log in reports/failed/); "
+                        "what depends on it is not up to date: fix and `dvc repro`")
     if not lines: return '\n'.join(warn + ['no run yet: `make repro` (or `dvc repro`) writes the reports this summarises'])
     return '\n'.join(warn + lines + ['every metric: dvc metrics show; the docs site: make docs'])
 

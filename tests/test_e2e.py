@@ -217,6 +217,12 @@ def _tags(root, version):
 PERMISSIVE = dict(min_lift=-0.5, max_p95_ms=100000, fairness=False, robustness=False, data_quality=False)
 
 
+def _lift_criterion(root):
+    "The lift criterion's name: a shipped baseline (start simple) is judged against the dummy floor, a tuned model against the baseline."
+    shipped = json.loads((root/'models/model/manifest.json').read_text())['candidate']
+    return 'beats the dummy floor' if shipped == 'baseline' else 'beats the baseline'
+
+
 def test_phase3_evaluate_scores_test_with_intervals_and_business_value(repro):
     root, _ = repro
     ev = json.loads((root/'reports/evaluate.json').read_text())
@@ -241,7 +247,7 @@ def test_phase3_go_no_go_file_and_model_card(repro):
     root, _ = repro
     go = json.loads((root/'reports/go_no_go.json').read_text())
     names = [c['name'] for c in go['criteria']]
-    for n in ('beats the baseline', 'business value over simple policies', 'fairness', 'robustness', 'p95 latency', 'data quality'):
+    for n in (_lift_criterion(root), 'business value over simple policies', 'fairness', 'robustness', 'p95 latency', 'data quality'):
         assert n in names
     for c in go['criteria']: assert {'value', 'threshold', 'passed', 'reason'} <= set(c) and c['reason']
     failed = [c['name'] for c in go['criteria'] if c['judged'] and c['passed'] is False]
@@ -283,7 +289,7 @@ def test_phase3_forced_no_go_promotes_nothing_and_still_succeeds(repro, tmp_path
     before = _version(root, 'champion')
     sh('ml-lifecycle run nbs/35_decide.ipynb', root)  # exit 0: the reports are there to read
     go = json.loads((root/'reports/go_no_go.json').read_text())
-    assert go['verdict'] == 'no-go' and go['status'] == 'not promoted' and 'beats the baseline' in go['reason']
+    assert go['verdict'] == 'no-go' and go['status'] == 'not promoted' and _lift_criterion(root) in go['reason']
     assert _version(root, 'champion') == before
     assert json.loads((root/'metrics/validation.json').read_text())['go'] == 0
     assert (root/'reports/model_card.html').exists()
@@ -346,6 +352,7 @@ def test_phase3_a_risk_accepted_on_the_record_promotes_with_the_record_on_versio
     md = (root/'reports/model_card.md').read_text()
     assert '\n## Accepted risks\n' in md and 'accepted by Grace Hopper, model risk' in md and 'aggregate research ranking only' in md
     assert md.index('## Accepted risks') < md.index('## Model details')  # before anything else a reader sees
+    assert all(f'\n  - failed: {n}: ' in md for n in failing), md[:3000]  # each accepted check with its numbers, one per line
 
 
 @pytest.mark.parametrize('edit,stage,expected', [
