@@ -13,7 +13,8 @@ import mistune
 # %% auto #0
 __all__ = ['CSS', 'fmt', 'md_table', 'ci', 'status', 'checks_table', 'figure', 'embed_images', 'render_card', 'card_html',
            'report_paths', 'bullet_list', 'metrics_section', 'business_section', 'decisions_table', 'report_section',
-           'details_section', 'data_section', 'interpretation_section', 'caveats', 'verdict_section']
+           'details_section', 'data_section', 'interpretation_section', 'caveats', 'verdict_section', 'model_type',
+           'ethics_lines', 'hyperparameters']
 
 # %% ../nbs/34_card.ipynb #2932d45e
 def fmt(v, digits:int=4)->str:
@@ -180,3 +181,27 @@ def caveats(ev:dict, reports:dict, dq:dict|None, explain:dict|None, extra:list|N
 def verdict_section(go:dict)->str:
     "The go/no-go verdict, its criteria and the promotion or approval state"
     return '\n\n'.join([f"**Verdict:** {go['verdict'].upper()}: {go['reason']}", checks_table(go['criteria']), go.get('promotion_text', '')])
+
+# %% ../nbs/34_card.ipynb #0a439b4c
+def model_type(manifest:dict, task:str)->str:
+    "The model as a reviewer reads it: the estimator, the shipped baseline's regression, or an ensemble's members"
+    cand, members = manifest['candidate'], list(manifest.get('members') or [])
+    if cand == 'baseline':
+        return f"baseline: {'ridge' if task == 'regression' else 'logistic'} regression (start simple)"
+    if cand == 'ensemble': return f"soft-voting ensemble of {', '.join(members)}"
+    return cand if members in ([], [cand]) else f"{cand} ({', '.join(members)})"
+
+def ethics_lines(d:dict)->list[str]:
+    "What the card says of sensitive features and identifiers, from the `data` params `d`"
+    s = d.get('sensitive_features') or []
+    out = [(f"Sensitive features ({', '.join(f'`{x}`' for x in s)}) are "
+            + ('used as model inputs.' if d.get('sensitive_as_features') else 'not model inputs; proxies among the inputs can still carry them.')) if s
+           else 'No sensitive features are configured (`data.sensitive_features`), so no group was checked for fairness: name the columns that identify protected groups.']
+    if d.get('id_columns') or d.get('pii_columns'): out.append('Identifier and PII columns are never features and are hashed in every report.')
+    return out
+
+def hyperparameters(params:dict)->str:
+    "Each member's hyperparameters, numbers to four significant digits, '; ' between members"
+    def num(v): return f'{v:.4g}' if isinstance(v, float) else str(v)
+    return '; '.join(f"{m}: " + (', '.join(f'{k} {num(v)}' for k, v in sorted(p.items())) or 'defaults') for m, p in params.items()) or '-'
+

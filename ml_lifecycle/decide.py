@@ -60,7 +60,7 @@ def report_criterion(name:str, rep:dict|None, judged:bool=True)->dict:
     elif js: reason = f'{len(js) - len(unknown)} judged check(s) passed' + (f", {len(unknown)} could not be evaluated" if unknown else '')
     else: reason = 'no judged checks'
     return criterion(name, len(failed), 0, (not failed) if js and len(unknown) < len(js) else (False if failed else None), reason, judged) | dict(
-        failed_checks=[c['name'] for c in failed])
+        failed_checks=[c['name'] for c in failed], failed_reasons={c['name']: c.get('reason', '') for c in failed})
 
 def latency_criterion(lat:dict|None, max_ms:float)->dict:
     "Single-row p95 latency under `max_ms`"
@@ -132,10 +132,13 @@ def acceptance_tags(criteria:list[dict])->dict:
             for c in criteria if _accepted(c) for k, v in c['acceptance'].items() if k != 'status' and v not in (None, [])}
 
 def acceptance_lines(criteria:list[dict])->list[str]:
-    "One markdown line per acceptance in `go_no_go.accept`: what failed, who accepted it, why, until when, and whether it applied"
-    return [f"**{c['name']}** ({c['reason']}): accepted by {c['acceptance']['by']}"
-            + (f", until {c['acceptance']['review_by']}" if c['acceptance'].get('review_by') else '')
-            + f". Why: {c['acceptance']['reason']}" + ('' if _accepted(c) else f" _({c['acceptance']['status']})_")
+    "One markdown item per acceptance in `go_no_go.accept`: who accepted what, why, until when, whether it applied; each failed check below it"
+    def checks(c):
+        why = c.get('failed_reasons') or {}
+        return ''.join(f"\n  - failed: {n}" + (f": {why[n]}" if why.get(n) else '') for n in c.get('failed_checks', [])) or f"\n  - {c['reason']}"
+    return [f"**{c['name']}** accepted by {c['acceptance']['by']}"
+            + (f", to be reviewed by {c['acceptance']['review_by']}" if c['acceptance'].get('review_by') else ' (no review date set)')
+            + f". Why: {c['acceptance']['reason']}" + ('' if _accepted(c) else f" _({c['acceptance']['status']})_") + checks(c)
             for c in criteria if c.get('acceptance')]
 
 # %% ../nbs/35_decide.ipynb #c47dbb2a

@@ -7,6 +7,7 @@ Docs: https://ml-lifecycle.github.io/ml_lifecycle/latency.html.md"""
 # %% ../nbs/33_latency.ipynb #e362ca79
 from __future__ import annotations
 import gc, math, os, platform, sys, time
+from contextlib import contextmanager
 import numpy as np, polars as pl
 from threadpoolctl import threadpool_limits
 from .core import PipelineError, provenance, write_json, find_root
@@ -14,7 +15,8 @@ from .params import load_params, LatencyParams, section
 
 # %% auto #0
 __all__ = ['LATENCY_DEFAULTS', 'THREAD_VARS', 'latency_params', 'draw_rows', 'split_calls', 'time_calls', 'latency_stats',
-           'slo_status', 'machine_info', 'latency_checks', 'latency_summary', 'latency_table']
+           'slo_status', 'machine_info', 'latency_checks', 'latency_summary', 'latency_table', 'set_model_threads',
+           'served_threads', 'time_rounds']
 
 # %% ../nbs/33_latency.ipynb #b4085344
 LATENCY_DEFAULTS = LatencyParams().model_dump()  # declared once, in `params.LatencyParams`
@@ -60,10 +62,12 @@ def time_calls(fn,            # the call to time, e.g. `Package.predict_scores`
     return out
 
 # %% ../nbs/33_latency.ipynb #c1ac668d
-def latency_stats(ns:np.ndarray,     # nanoseconds per call
+def latency_stats(ns:np.ndarray|list, # nanoseconds per call, or a list of rounds of them
                   rows_per_call:int  # rows scored by each call
-                 )->dict:            # calls, rows_per_call, p50/p95/p99/mean/max in ms, throughput_rows_s
-    "Percentiles in milliseconds and throughput of timed calls"
+                 )->dict:            # calls, rows_per_call, p50/p95/p99/mean/max in ms, throughput_rows_s (rounds: p95_rounds_ms)
+    "Percentiles in milliseconds and throughput of timed calls; of repeated rounds pooled, with each round's p95"
+    if isinstance(ns, list):
+        return latency_stats(np.concatenate(ns), rows_per_call) | dict(rounds=len(ns), p95_rounds_ms=[float(np.percentile(r / 1e6, 95)) for r in ns])
     ms = np.asarray(ns, dtype=float) / 1e6
     p50, p95, p99 = np.percentile(ms, [50, 95, 99])
     return dict(calls=int(ms.size), rows_per_call=int(rows_per_call), p50_ms=float(p50), p95_ms=float(p95), p99_ms=float(p99),
@@ -91,25 +95,28 @@ def machine_info()->dict:
 def _check(name, value, threshold, passed, judged, reason)->dict:
     return dict(name=name, value=value, threshold=threshold, passed=passed, judged=judged, reason=reason)
 
-def latency_checks(single:dict,          # latency_stats of the single-row calls
-                   batch:dict,           # latency_stats of the batch calls
+def latency_checks(single:dict,          # latency_stats of the single-row calls as served (rounds pooled)
+                   batch:dict,           # latency_stats of the batch calls as served
                    l:dict,               # the `latency` params
-                   single_1t:dict|None=None # latency_stats of the single-row calls on one thread
+                   every:dict|None=None, # latency_stats of the single-row calls with every thread
+                   threads:int=1         # `serve.threads`, the setting the judged numbers were measured with
                   )->list[dict]:
-    "The judged single-row p95 check and the informational batch (and one-thread) checks"
+    "The judged single-row p95 check and the informational batch (and every-thread) checks"
     w, c = l['p95_warn_ms'], l['p95_critical_ms']
     slo = f"warning above {w:g} ms, critical above {c:g} ms"
     st1, stb = slo_status(single['p95_ms'], w, c), slo_status(batch['p95_ms'], w, c)
-    one = [] if single_1t is None else [_check('p95 single-row latency, thread pools limited to 1 (ms)', single_1t['p95_ms'], w,
-        slo_status(single_1t['p95_ms'], w, c) == 'ok', False, f"informational: p95 {single_1t['p95_ms']:.2f} ms (p50 {single_1t['p50_ms']:.2f}) with OpenMP/BLAS "
-        f"on one thread, against {single['p95_ms']:.2f} ms as configured")]
+    rounds = (f" in {single['rounds']} rounds (p95 per round " + ', '.join(f'{v:.2f}' for v in single['p95_rounds_ms']) + ')') if single.get('rounds') else ''
+    more = [] if every is None else [_check('p95 single-row latency, every thread (ms)', every['p95_ms'], w,
+        slo_status(every['p95_ms'], w, c) == 'ok', False, f"informational: p95 {every['p95_ms']:.2f} ms (p50 {every['p50_ms']:.2f}) with the thread pools "
+        f"unlimited, against {single['p95_ms']:.2f} ms as served")]
     return [
         _check('p95 single-row latency (ms)', single['p95_ms'], w, st1 == 'ok', True,
-               f"{st1}: p95 {single['p95_ms']:.2f} ms over {single['calls']} one-row calls (p50 {single['p50_ms']:.2f}, p99 {single['p99_ms']:.2f}); {slo}"),
+               f"{st1}: p95 {single['p95_ms']:.2f} ms over {single['calls']} one-row calls{rounds}, as served (serve.threads {threads}; "
+               f"p50 {single['p50_ms']:.2f}, p99 {single['p99_ms']:.2f}); {slo}"),
         _check(f"p95 batch latency (ms, {batch['rows_per_call']} rows)", batch['p95_ms'], w, stb == 'ok', False,
                f"informational, {stb}: p95 {batch['p95_ms']:.1f} ms over {batch['calls']} calls of {batch['rows_per_call']} rows; {slo}"),
         _check('batch throughput (rows/s)', batch['throughput_rows_s'], None, None, False,
-               f"informational: {batch['throughput_rows_s']:,.0f} rows/s in calls of {batch['rows_per_call']} rows")] + one
+               f"informational: {batch['throughput_rows_s']:,.0f} rows/s in calls of {batch['rows_per_call']} rows")] + more
 
 # %% ../nbs/33_latency.ipynb #c12d9394
 def latency_summary(single:dict, batch:dict, l:dict, machine:dict)->str:
@@ -126,3 +133,25 @@ def latency_table(series:dict, # {label: latency_stats}
     rows = [dict(series=k, calls=s['calls'], rows_per_call=s['rows_per_call'], p50_ms=s['p50_ms'], p95_ms=s['p95_ms'], p99_ms=s['p99_ms'],
                  rows_per_s=s['throughput_rows_s'], status=slo_status(s['p95_ms'], l['p95_warn_ms'], l['p95_critical_ms'])) for k, s in series.items()]
     return pl.DataFrame(rows).with_columns(pl.col('^.*_ms$').round(2), pl.col('rows_per_s').round(0))
+
+# %% ../nbs/33_latency.ipynb #b19f791e
+def set_model_threads(model, n:int|None)->list:
+    "Set XGBoost's `n_jobs` on `model` (and an ensemble's members) to `n`; the previous values, in order"
+    es = [e for e in [model, *[e for _, e in getattr(model, 'members_', [])]] if type(e).__module__.startswith('xgboost')]
+    before = [e.get_params().get('n_jobs') for e in es]
+    for e in es: e.set_params(n_jobs=n)
+    return before
+
+@contextmanager
+def served_threads(model, n:int):
+    "Score as the server does: thread pools limited to `n` (threadpoolctl) and XGBoost's `n_jobs` = `n`; restored after"
+    es = [e for e in [model, *[e for _, e in getattr(model, 'members_', [])]] if type(e).__module__.startswith('xgboost')]
+    before = set_model_threads(model, n)
+    try:
+        with threadpool_limits(n): yield
+    finally:
+        for e, b in zip(es, before): e.set_params(n_jobs=b)
+
+def time_rounds(fn, inputs:list, repeats:int)->list[np.ndarray]:
+    "`time_calls(fn, inputs)` `repeats` times: one array of nanoseconds per round"
+    return [time_calls(fn, inputs) for _ in range(repeats)]

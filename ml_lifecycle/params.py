@@ -346,6 +346,7 @@ class LatencyParams(Section):
     batch_size: Rows = 1000
     batch_calls: Rows = 20
     warmup: Annotated[Int, Field(ge=0)] = 5
+    repeats: Annotated[Int, Field(ge=1)] = 3
     p95_warn_ms: Annotated[Num, Field(gt=0)] = 500
     p95_critical_ms: Annotated[Num, Field(gt=0)] = 1000
 

@@ -294,12 +294,15 @@ def split_overlap(train:pl.LazyFrame, other:pl.LazyFrame, features:list[str], ta
     n = [f.item() for f in pl.collect_all(qs)] + [0, 0, 0]
     return dict(rows=n[0], features=len(features), exact=n[1], same_features=n[2], same_label=n[3], conflicts=n[4])
 
-def overlap_findings(name:str, o:dict)->list[dict]:
-    "Findings from `split_overlap` of one split"
+def overlap_findings(name:str, o:dict, task:str='binary')->list[dict]:
+    "Findings from `split_overlap` of one split (`task`: a continuous target has values, not labels)"
     out, r = [], max(o['rows'], 1)
+    y = 'target value' if task == 'regression' else 'label'
     if o['exact']: out.append(finding('split_overlap', [], 'critical', o['exact'], 0, f"{o['exact']:,} rows of {name} ({o['exact'] / r:.2%}) are exact copies of train rows: its scores are inflated; dedupe before splitting (split.dedupe)"))
-    if o['same_label']: out.append(finding('feature_duplicates', [], 'info', round(o['same_label'] / r, 6), None, f"{o['same_label']:,} rows of {name} ({o['same_label'] / r:.1%}) repeat the values of the {o['features']} model features and the label of a train row"))
-    if o['conflicts']: out.append(finding('label_conflicts', [], 'info', round(o['conflicts'] / r, 6), None, f"{o['conflicts']:,} rows of {name} ({o['conflicts'] / r:.1%}) have the model-feature values of train rows with another label: noise no model removes"))
+    if o['same_label']: out.append(finding('feature_duplicates', [], 'info', round(o['same_label'] / r, 6), None, f"{o['same_label']:,} rows of {name} ({o['same_label'] / r:.1%}) repeat the values of the {o['features']} model features and the {y} of a train row"))
+    if o['conflicts'] and task == 'regression':
+        out.append(finding('target_spread', [], 'info', round(o['conflicts'] / r, 6), None, f"{o['conflicts']:,} rows of {name} ({o['conflicts'] / r:.1%}) have the model-feature values of train rows with a different target value: variation the inputs do not explain"))
+    elif o['conflicts']: out.append(finding('label_conflicts', [], 'info', round(o['conflicts'] / r, 6), None, f"{o['conflicts']:,} rows of {name} ({o['conflicts'] / r:.1%}) have the model-feature values of train rows with another label: noise no model removes"))
     return out
 
 # %% ../nbs/13_quality.ipynb #d9152e78
@@ -326,7 +329,7 @@ def leakage_checks(train:pl.LazyFrame, valid:pl.LazyFrame, test:pl.LazyFrame, in
     feats = feature_columns(train.collect_schema().names(), d)
     scores = single_feature_scores(train, valid, feats, ing['kinds'], t, ing['task'], ing.get('positive_label'))
     overlap = {k: split_overlap(train, lf, feats, t) for k, lf in (('valid', valid), ('test', test))}
-    f = leakage_findings(scores, q['leakage_score'], t) + [x for k, o in overlap.items() for x in overlap_findings(k, o)]
+    f = leakage_findings(scores, q['leakage_score'], t) + [x for k, o in overlap.items() for x in overlap_findings(k, o, ing['task'])]
     return dict(findings=f, single_feature_scores=scores.to_dicts(), split_overlap=overlap)
 
 # %% ../nbs/13_quality.ipynb #29201509

@@ -31,6 +31,7 @@ from .params import ServeParams
 from .explain import explained_members, output_space, model_shap, source_columns, group_values, row_output
 from .features import load_verified_skops, one_line
 from .package import load_package, verify_package
+from .latency import set_model_threads
 from .abtest import CHAMPION, CHALLENGER, OFF, SPLIT, SHADOW, check_mode, check_unit, assign_arm
 
 # %% auto #0
@@ -509,13 +510,9 @@ def explain_rows(sc:Scorer, cols:dict, scores:np.ndarray, top:int)->list[dict]:
     return out
 
 # %% ../nbs/40_serve.ipynb #be751feb
-def _threads(m, n:int):
-    for e in ([m] + [e for _, e in getattr(m, 'members_', [])]):
-        if type(e).__module__.startswith('xgboost'): e.set_params(n_jobs=n)
-
 def package_scorer(path:Path, specs_of, threshold:float, cfg:dict)->tuple[Scorer, object]:
     "A Scorer for the package at `path` (its files verified against the manifest's hashes first), and the package"
-    pkg = load_package(path); _threads(pkg.model, cfg['threads'])
+    pkg = load_package(path); set_model_threads(pkg.model, cfg['threads'])  # as the latency stage measured it
     m = pkg.manifest
     sc = Scorer(pkg.pipeline, m['roles'], m['task'], m.get('classes'), m.get('positive_label'), threshold, specs_of(m['roles']), cfg['fast_path'])
     return sc, pkg
