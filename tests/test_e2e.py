@@ -271,6 +271,19 @@ def test_phase3_go_no_go_file_and_model_card(repro):
     assert f"go/no-go: {go['verdict'].upper()} for {go['model']['name']} version {go['model']['version']}" in status, status
 
 
+def test_phase3_latency_is_measured_as_served_in_rounds(repro):
+    "the judged p95 is timed with the server's thread setting, in latency.repeats rounds, each round's p95 reported"
+    root, _ = repro
+    import yaml
+    P = yaml.safe_load((root/'params.yaml').read_text())
+    lat = json.loads((root/'reports/latency.json').read_text())
+    assert lat['serve_threads'] == P['serve']['threads'] and lat['single']['rounds'] == P['latency']['repeats']
+    assert lat['single']['calls'] == P['latency']['repeats'] * P['latency']['single_calls'] == len(lat['single_times_ms'])
+    judged = next(c for c in lat['checks'] if c['judged'])
+    assert f"as served (serve.threads {P['serve']['threads']};" in judged['reason'] and len(lat['single']['p95_rounds_ms']) == lat['single']['rounds']
+    assert min(lat['single']['p95_rounds_ms']) * 0.99 - 0.01 <= lat['single']['p95_ms'] <= max(lat['single']['p95_rounds_ms']) * 1.01 + 0.01
+
+
 def test_phase3_go_promotes_champion_with_an_automatic_approval_record(repro, tmp_path):
     root = _copy(repro, tmp_path, go_no_go=PERMISSIVE)
     sh('ml-lifecycle run nbs/35_decide.ipynb', root)
