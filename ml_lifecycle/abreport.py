@@ -17,11 +17,12 @@ from .abtest import CHAMPION, CHALLENGER, ARMS
 from .params import AbtestParams, section
 
 # %% auto #0
-__all__ = ['LOG_FIELDS', 'REQUIRED', 'INPUT_PREFIX', 'AB_DEFAULTS', 'METRICS', 'REPLAY_OUTCOMES', 'log_files', 'bad_line',
-           'file_schema', 'output_columns', 'input_names', 'scan_log_file', 'utc', 'before_day', 'read_prediction_log',
-           'log_line', 'abtest_params', 'read_outcomes', 'join_outcomes', 'outcome_kind', 'arm_counts', 'side_checks',
-           'compare', 'check_warnings', 'verdict', 'cumulative_z', 'plot_cumulative', 'outputs_struct', 'outcome_of',
-           'replay_split', 'write_log', 'arms_table', 'test_table', 'summary_line', 'ab_metrics', 'ab_paths']
+__all__ = ['LOG_FIELDS', 'REQUIRED', 'INPUT_PREFIX', 'AB_DEFAULTS', 'METRICS', 'REPLAY_OUTCOMES', 'REPLAY_WORDS', 'log_files',
+           'bad_line', 'file_schema', 'output_columns', 'input_names', 'scan_log_file', 'utc', 'before_day',
+           'read_prediction_log', 'log_line', 'abtest_params', 'read_outcomes', 'join_outcomes', 'outcome_kind',
+           'arm_counts', 'side_checks', 'compare', 'check_warnings', 'verdict', 'replay_verdict', 'cumulative_z',
+           'plot_cumulative', 'outputs_struct', 'outcome_of', 'replay_split', 'write_log', 'arms_table', 'test_table',
+           'summary_line', 'ab_metrics', 'ab_paths']
 
 # %% ../nbs/45_abreport.ipynb #56d7460b
 def log_files(path:str|Path)->list[Path]:
@@ -231,6 +232,18 @@ def verdict(res:dict)->tuple[str, list[str]]: # (ship challenger | keep champion
     if need is None: return 'inconclusive', why + ['no significant difference, and no plan to say whether there could have been one']
     if early: return 'inconclusive', why + [f"no significant difference yet, at {reached}: keep the test running"]
     return 'keep champion', why + [f"no significant difference at the planned size ({reached}): the challenger did not show the effect it was sized for (mde {res['plan']['mde']:g}{' relative' if res['plan']['relative'] else ''})"]
+
+# %% ../nbs/45_abreport.ipynb #efc27322
+REPLAY_WORDS = {'keep champion': 'keep the model', 'ship challenger': 'prefer the baseline'}
+
+def replay_verdict(decision:str,     # `verdict`'s decision on the replay
+                   reasons:list[str],# `verdict`'s reasons
+                   same_model:bool   # the package is the baseline (start simple shipped it)
+                  )->tuple[str, list[str]]:
+    "The verdict of a replay in its own terms: model package against baseline, not champion against challenger"
+    if same_model:
+        return 'inconclusive', reasons + ["the shipped model is the baseline itself (start simple): the replay compares a model with itself and says nothing about either"]
+    return REPLAY_WORDS.get(decision, decision), reasons
 
 # %% ../nbs/45_abreport.ipynb #3e9166f6
 def cumulative_z(arm:np.ndarray,    # 'champion' | 'challenger' per row, in log order
