@@ -12,9 +12,9 @@ import mistune
 
 # %% auto #0
 __all__ = ['CSS', 'fmt', 'md_table', 'ci', 'status', 'checks_table', 'figure', 'embed_images', 'render_card', 'card_html',
-           'report_paths', 'bullet_list', 'metrics_section', 'business_section', 'decisions_table', 'report_section',
-           'details_section', 'data_section', 'interpretation_section', 'caveats', 'verdict_section', 'model_type',
-           'ethics_lines', 'hyperparameters']
+           'report_paths', 'bullet_list', 'metrics_section', 'calibration_table', 'business_section', 'decisions_table',
+           'report_section', 'details_section', 'data_section', 'interpretation_section', 'caveats', 'verdict_section',
+           'model_type', 'ethics_lines', 'hyperparameters']
 
 # %% ../nbs/34_card.ipynb #2932d45e
 def fmt(v, digits:int=4)->str:
@@ -108,7 +108,19 @@ def metrics_section(ev:dict)->str:
     return (f"Held-out **test** split ({fmt(ev['rows']['test'])} rows, never used before this phase). Primary metric: "
             f"`{ev['primary_metric']}`. Intervals: {fmt(ev['bootstrap']['ci'] * 100, 0)}% percentile bootstrap over "
             f"{fmt(ev['bootstrap']['resamples'])} resamples.\n\n" + md_table(rows) + f"\n\nLift on `{ev['primary_metric']}`: {lift}."
-            + (" F1 and accuracy here are at the conventional threshold 0.5; at the decision threshold, see Business value." if ev.get('decisions') else ''))
+            + (" F1 and accuracy here are at the conventional threshold 0.5; at the decision threshold, see Business value." if ev.get('decisions') else '')
+            + calibration_table(ev.get('calibration')))
+
+def calibration_table(cal:dict|None)->str:
+    "How far the scores are from probabilities on test, as packaged and with calibrators fitted on valid ('' when not measured)"
+    if not cal: return ''
+    raw, *others = list(cal)
+    better = [k for k in others if cal[k]['log_loss'] < cal[raw]['log_loss'] and cal[k]['ece'] < cal[raw]['ece']]
+    rows = [dict(scores=k, **{m: fmt(v.get(m), 4) for m in ('log_loss', 'brier', 'ece')}) for k, v in cal.items()]
+    return ('\n\nProbabilities on test: the scores as packaged (no class weights unless `train.imbalance` says so), and calibrators '
+            'fitted on valid for comparison, never substituted:\n\n' + md_table(rows) + '\n\n'
+            + (f"'{better[0]}' would improve both log-loss and ECE: calibrate before reading scores as probabilities." if better
+               else 'No calibrator improves both log-loss and ECE: the packaged scores are as good probabilities as these can make them.'))
 
 def business_section(ev:dict)->str:
     "Decision threshold and value per 1,000 cases of the model and the simple policies"
