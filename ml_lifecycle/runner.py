@@ -231,7 +231,8 @@ def run_summary(root:str|Path)->str:
     if lines and secs: lines.append('stage times (last run of each): ' + ', '.join(f'{k} {v:.0f} s' for k, v in secs.items())
                                     + f'; total {sum(secs.values()) / 60:.1f} min')
     warn = _example_warnings(root)
-    bad = sorted(p.stem for p in (rep/'failed').glob('*.ipynb'))   # kept by a failed stage, removed when it next succeeds
+    def stale(p): return (rep/p.name).exists() and (rep/p.name).stat().st_mtime >= p.stat().st_mtime   # the stage ran (or DVC restored it) since
+    bad = sorted(p.stem for p in (rep/'failed').glob('*.ipynb') if not stale(p))   # kept by a failed stage, removed when it next succeeds
     if bad: warn.append(f"failed on its last run: {', '.join(bad)} (executed notebook and log in reports/failed/); "
                         "what depends on it is not up to date: fix and `dvc repro`")
     if not lines: return '\n'.join(warn + ['no run yet: `make repro` (or `dvc repro`) writes the reports this summarises'])
