@@ -16,7 +16,7 @@ from .params import load_params, LatencyParams, section
 # %% auto #0
 __all__ = ['LATENCY_DEFAULTS', 'THREAD_VARS', 'latency_params', 'draw_rows', 'split_calls', 'time_calls', 'latency_stats',
            'slo_status', 'machine_info', 'latency_checks', 'latency_summary', 'latency_table', 'set_model_threads',
-           'served_threads', 'time_rounds']
+           'served_threads', 'as_columns', 'time_rounds']
 
 # %% ../nbs/33_latency.ipynb #b4085344
 LATENCY_DEFAULTS = LatencyParams().model_dump()  # declared once, in `params.LatencyParams`
@@ -98,17 +98,16 @@ def _check(name, value, threshold, passed, judged, reason)->dict:
 def latency_checks(single:dict,          # latency_stats of the single-row calls as served (rounds pooled)
                    batch:dict,           # latency_stats of the batch calls as served
                    l:dict,               # the `latency` params
-                   every:dict|None=None, # latency_stats of the single-row calls with every thread
+                   info:dict|None=None,  # {label: latency_stats} of other single-row series, informational
                    threads:int=1         # `serve.threads`, the setting the judged numbers were measured with
                   )->list[dict]:
-    "The judged single-row p95 check and the informational batch (and every-thread) checks"
+    "The judged single-row p95 check and the informational batch (and other single-row) checks"
     w, c = l['p95_warn_ms'], l['p95_critical_ms']
     slo = f"warning above {w:g} ms, critical above {c:g} ms"
     st1, stb = slo_status(single['p95_ms'], w, c), slo_status(batch['p95_ms'], w, c)
     rounds = (f" in {single['rounds']} rounds (p95 per round " + ', '.join(f'{v:.2f}' for v in single['p95_rounds_ms']) + ')') if single.get('rounds') else ''
-    more = [] if every is None else [_check('p95 single-row latency, every thread (ms)', every['p95_ms'], w,
-        slo_status(every['p95_ms'], w, c) == 'ok', False, f"informational: p95 {every['p95_ms']:.2f} ms (p50 {every['p50_ms']:.2f}) with the thread pools "
-        f"unlimited, against {single['p95_ms']:.2f} ms as served")]
+    more = [_check(f'p95 single-row latency, {k} (ms)', s['p95_ms'], w, slo_status(s['p95_ms'], w, c) == 'ok', False,
+                   f"informational: p95 {s['p95_ms']:.2f} ms (p50 {s['p50_ms']:.2f}) {k}, against {single['p95_ms']:.2f} ms as served") for k, s in (info or {}).items()]
     return [
         _check('p95 single-row latency (ms)', single['p95_ms'], w, st1 == 'ok', True,
                f"{st1}: p95 {single['p95_ms']:.2f} ms over {single['calls']} one-row calls{rounds}, as served (serve.threads {threads}; "
@@ -119,11 +118,12 @@ def latency_checks(single:dict,          # latency_stats of the single-row calls
                f"informational: {batch['throughput_rows_s']:,.0f} rows/s in calls of {batch['rows_per_call']} rows")] + more
 
 # %% ../nbs/33_latency.ipynb #c12d9394
-def latency_summary(single:dict, batch:dict, l:dict, machine:dict)->str:
+def latency_summary(single:dict, batch:dict, l:dict, machine:dict, threads:int|None=None)->str:
     "A short verdict for the model card"
     st = slo_status(single['p95_ms'], l['p95_warn_ms'], l['p95_critical_ms'])
     return (f"Single-row p95 latency {single['p95_ms']:.1f} ms (p50 {single['p50_ms']:.1f} ms) against a {l['p95_warn_ms']:g} ms SLO: {st}; "
             f"batches of {batch['rows_per_call']} rows score {batch['throughput_rows_s']:,.0f} rows/s (p95 {batch['p95_ms']:.0f} ms per batch), "
+            + (f"through the API's model object with {threads} thread(s) per call, " if threads else '') +
             f"in process on {machine['cpus_usable']} CPU(s) ({machine['processor']}, {machine['python']}).")
 
 def latency_table(series:dict, # {label: latency_stats}
@@ -151,6 +151,10 @@ def served_threads(model, n:int):
         with threadpool_limits(n): yield
     finally:
         for e, b in zip(es, before): e.set_params(n_jobs=b)
+
+def as_columns(df:pl.DataFrame)->dict:
+    "Rows as the API hands them to its model after validation: {column: list of values}"
+    return {c: df[c].to_list() for c in df.columns}
 
 def time_rounds(fn, inputs:list, repeats:int)->list[np.ndarray]:
     "`time_calls(fn, inputs)` `repeats` times: one array of nanoseconds per round"
