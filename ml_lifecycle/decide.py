@@ -16,8 +16,8 @@ from .baseline import BASELINE
 # %% auto #0
 __all__ = ['GO_DEFAULTS', 'check_go_params', 'criterion', 'lift_criterion', 'floor_criterion', 'report_criterion',
            'latency_criterion', 'quality_criterion', 'gate_criteria', 'accept_risks', 'verdict', 'acceptance_tags',
-           'acceptance_lines', 'approval_record', 'promote', 'rollback', 'approve', 'mitigation_note',
-           'validation_metrics']
+           'acceptance_lines', 'accepted_risks_section', 'approval_record', 'promote', 'rollback', 'approve',
+           'mitigation_note', 'validation_metrics']
 
 # %% ../nbs/35_decide.ipynb #b7eb596b
 GO_DEFAULTS = GoNoGoParams().model_dump()  # declared once, in `params.GoNoGoParams`
@@ -140,6 +140,15 @@ def acceptance_lines(criteria:list[dict])->list[str]:
             + (f", to be reviewed by {c['acceptance']['review_by']}" if c['acceptance'].get('review_by') else ' (no review date set)')
             + f". Why: {c['acceptance']['reason']}" + ('' if _accepted(c) else f" _({c['acceptance']['status']})_") + checks(c)
             for c in criteria if c.get('acceptance')]
+
+def accepted_risks_section(criteria:list[dict])->str:
+    "The card's first section: the acceptances that applied, with what they cover; those on record that did not, in one line ('' when none)"
+    used = [c for c in criteria if _accepted(c)]
+    idle = [f"{c['name']} ({c['acceptance']['status']})" for c in criteria if c.get('acceptance') and not _accepted(c)]
+    if not (used or idle): return ''
+    return ((('This model failed criteria that its owners accepted on the record (`go_no_go.accept` in params.yaml, stored as tags '
+              'of the model version):\n\n' + '\n'.join(f'- {l}' for l in acceptance_lines(used))) if used else 'No failed criterion was accepted.')
+            + (f"\n\nAcceptances on record that did not apply: {'; '.join(idle)}." if idle else ''))
 
 # %% ../nbs/35_decide.ipynb #c47dbb2a
 def approval_record(mode:str,               # auto | manual | rollback

@@ -16,9 +16,9 @@ from .ingest import scan_source, normalise_name, normalise_names, clean_text, ty
 
 # %% auto #0
 __all__ = ['SENSITIVE_WORDS', 'SENSITIVE_COMPOUNDS', 'ID_NAME', 'DEFAULT_NA', 'NA_WORDS', 'EXAMPLE_SOURCE', 'EXAMPLE_CARD_MARK',
-           'EXAMPLE_BUSINESS', 'TODO', 'NEUTRAL_CARD', 'NEUTRAL_BUSINESS', 'DATA_COMMENTS', 'guess_sensitive',
-           'guess_ids', 'looks_datetime', 'missing_markers', 'data_section', 'example_warnings', 'init_params',
-           'init_data']
+           'EXAMPLE_BUSINESS', 'EXAMPLE_ACCEPT_MARK', 'TODO', 'NEUTRAL_CARD', 'NEUTRAL_BUSINESS', 'DATA_COMMENTS',
+           'guess_sensitive', 'guess_ids', 'looks_datetime', 'missing_markers', 'data_section', 'example_warnings',
+           'init_params', 'init_data']
 
 # %% ../nbs/17_init_data.ipynb #9cb1bcd7
 SENSITIVE_WORDS = frozenset({'sex', 'gender', 'race', 'ethnic', 'ethnicity', 'age', 'religion', 'religious', 'nationality',
@@ -109,6 +109,7 @@ def data_section(path:str|Path,          # the data file (CSV or parquet)
 EXAMPLE_SOURCE = 'data/raw/adult.csv.gz'
 EXAMPLE_CARD_MARK = 'yearly income exceeds $50K'  # in the example's model_card.intended_use
 EXAMPLE_BUSINESS = dict(tp_value=100, fp_cost=20, fn_cost=50, tn_value=0)
+EXAMPLE_ACCEPT_MARK = 'owners of the bundled example'  # in the `by` of the example's go_no_go.accept
 TODO = 'TODO:'
 NEUTRAL_CARD = dict(owners=[f'{TODO} the team that owns this model <email>'],
                     intended_use=f'{TODO} who uses the predictions, for which decision, on which population',
@@ -129,6 +130,8 @@ def example_warnings(p:dict # the project's params
         out.append("model_card describes the bundled Adult example, not this data: edit model_card in params.yaml (ml-lifecycle init-data resets it)")
     if other and all(bus.get(k) == v for k, v in EXAMPLE_BUSINESS.items()):
         out.append("business holds the Adult example's marketing costs, which set the decision threshold: write what outcomes are worth for this problem")
+    if other and any(EXAMPLE_ACCEPT_MARK in str(a.get('by', '')) for a in (p.get('go_no_go') or {}).get('accept') or []):
+        out.append("go_no_go.accept holds the Adult example's accepted fairness risk, not one accepted for this model: remove it (ml-lifecycle init-data resets it)")
     if ph := _placeholders(card): out.append(f"model_card.{', model_card.'.join(ph)} still a placeholder ({TODO} ...): the card cannot say what the model is for")
     return out
 
@@ -151,7 +154,7 @@ def _set(section, values:dict, comments:dict|None=None):
 
 def init_params(path:str|Path,     # params.yaml
                 data:dict,          # from `data_section`
-                reset_example:bool=True # also reset model_card, business and monitor.simulate
+                reset_example:bool=True # also reset model_card, business, monitor.simulate, go_no_go.accept and fairness.judged_by_feature
                )->Path:             # the backup of the previous file
     "Write `data` (and neutral card, costs and simulated drift) into params.yaml, keeping its comments; check it first"
     from io import StringIO
@@ -163,6 +166,8 @@ def init_params(path:str|Path,     # params.yaml
         _set(doc.setdefault('model_card', {}), NEUTRAL_CARD)
         _set(doc.setdefault('business', {}), NEUTRAL_BUSINESS)
         if isinstance(doc.get('monitor'), dict): doc['monitor']['simulate'] = None
+        if isinstance(doc.get('go_no_go'), dict): doc['go_no_go']['accept'] = _flow([])   # a risk is accepted for a model, never inherited
+        if isinstance(doc.get('fairness'), dict): doc['fairness']['judged_by_feature'] = {}  # names the example's features
     buf = StringIO(); y.dump(doc, buf)
     check_params(yaml.safe_load(buf.getvalue()), str(path))  # a bad result never replaces the file
     bak = path.with_name(path.name + '.bak'); shutil.copy2(path, bak)
@@ -184,5 +189,6 @@ def init_data(root:str|Path, file:str, target:str, task:str|None=None, positive:
              f"  na_values (read as missing in every column): {d['na_values']}"
              + (f"; {', '.join(repr(w) for w in markers)} found among the numbers of {sorted({c for cs in markers.values() for c in cs})}"
                 if markers else '')]
-    if not keep_example: lines.append("  model_card: TODO placeholders; business: neutral amounts (every outcome worth 1); monitor.simulate: generic")
+    if not keep_example: lines.append("  model_card: TODO placeholders; business: neutral amounts (every outcome worth 1); monitor.simulate: generic; "
+                                  "go_no_go.accept: none (the example's accepted risk is not this model's)")
     return '\n'.join(lines + ["next: check those lists, write model_card and business in params.yaml, then `make repro`"])

@@ -64,6 +64,7 @@ def test_real_data_set_end_to_end(tmp_path, name):
     assert go['verdict'] in ('go', 'no-go', 'awaiting approval') and all(c['reason'] for c in go['criteria'])
     card = (root/'reports/model_card.md').read_text()
     assert 'adults' not in card.lower() and '$50K' not in card   # nothing of the bundled example's text on this model's card
+    assert '## Accepted risks' not in card and 'bundled example' not in card   # nor its accepted fairness risk (init-data resets it)
     assert ing['data']['target'] in card
     mon = json.loads((root/'reports/monitor.json').read_text())
     for b in mon['batches'].values(): assert not b['missing'], f"{name}: inputs missing from a batch: {b['missing']}"
