@@ -120,7 +120,7 @@ def calibration_table(cal:dict|None)->str:
     return ('\n\nProbabilities on test: the scores as packaged (no class weights unless `train.imbalance` says so), and calibrators '
             'fitted on valid for comparison, never substituted:\n\n' + md_table(rows) + '\n\n'
             + (f"'{better[0]}' would improve both log-loss and ECE: calibrate before reading scores as probabilities." if better
-               else 'No calibrator improves both log-loss and ECE: the packaged scores are as good probabilities as these can make them.'))
+               else 'No calibrator improves both log-loss and ECE on test: the packaged scores are kept.'))
 
 def business_section(ev:dict)->str:
     "Decision threshold and value per 1,000 cases of the model and the simple policies"
