@@ -40,8 +40,9 @@ def ci(m:dict, digits:int=4)->str:
 
 # %% ../nbs/34_card.ipynb #5e91935e
 def status(c:dict)->str:
-    "PASS / FAIL / n/a for a check, '(info)' when it is not judged"
+    "PASS / FAIL / n/a for a check, '(info)' when it is not judged, '(risk accepted)' for a failure accepted on the record"
     s = {True: 'PASS', False: 'FAIL', None: 'n/a'}[c.get('passed')]
+    if c.get('passed') is False and (c.get('acceptance') or {}).get('status') == 'accepted': return 'FAIL (risk accepted)'
     return s if c.get('judged', True) else f'{s} (info)'
 
 def checks_table(checks:list[dict])->str:
