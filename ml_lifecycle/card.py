@@ -202,6 +202,7 @@ def model_type(manifest:dict, task:str)->str:
     if cand == 'baseline':
         return f"baseline: {'ridge' if task == 'regression' else 'logistic'} regression (start simple)"
     if cand == 'ensemble': return f"soft-voting ensemble of {', '.join(members)}"
+    if cand == 'logistic' and task == 'regression': return "ridge regression (candidate 'logistic')"
     return cand if members in ([], [cand]) else f"{cand} ({', '.join(members)})"
 
 def ethics_lines(d:dict)->list[str]:
@@ -213,8 +214,10 @@ def ethics_lines(d:dict)->list[str]:
     if d.get('id_columns') or d.get('pii_columns'): out.append('Identifier and PII columns are never features and are hashed in every report.')
     return out
 
-def hyperparameters(params:dict)->str:
-    "Each member's hyperparameters, numbers to four significant digits, '; ' between members"
+def hyperparameters(params:dict, task:str|None=None)->str:
+    "Each member's hyperparameters, numbers to four significant digits, '; ' between members (a ridge's C as the alpha it sets)"
     def num(v): return f'{v:.4g}' if isinstance(v, float) else str(v)
+    def ridge(m, p): return ({'alpha (1/C)': 1.0 / p['C']} | {k: v for k, v in p.items() if k != 'C'}) if task == 'regression' and m == 'logistic' and p.get('C') else p
+    params = {m: ridge(m, p) for m, p in params.items()}
     return '; '.join(f"{m}: " + (', '.join(f'{k} {num(v)}' for k, v in sorted(p.items())) or 'defaults') for m, p in params.items()) or '-'
 
