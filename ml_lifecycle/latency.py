@@ -135,9 +135,13 @@ def latency_table(series:dict, # {label: latency_stats}
     return pl.DataFrame(rows).with_columns(pl.col('^.*_ms$').round(2), pl.col('rows_per_s').round(0))
 
 # %% ../nbs/33_latency.ipynb #b19f791e
+def _xgb_parts(model)->list:
+    "The XGBoost estimators in `model`: itself, or an ensemble's members"
+    return [e for e in [model, *[e for _, e in getattr(model, 'members_', [])]] if type(e).__module__.startswith('xgboost')]
+
 def set_model_threads(model, n:int|None)->list:
     "Set XGBoost's `n_jobs` on `model` (and an ensemble's members) to `n`; the previous values, in order"
-    es = [e for e in [model, *[e for _, e in getattr(model, 'members_', [])]] if type(e).__module__.startswith('xgboost')]
+    es = _xgb_parts(model)
     before = [e.get_params().get('n_jobs') for e in es]
     for e in es: e.set_params(n_jobs=n)
     return before
@@ -145,12 +149,11 @@ def set_model_threads(model, n:int|None)->list:
 @contextmanager
 def served_threads(model, n:int):
     "Score as the server does: thread pools limited to `n` (threadpoolctl) and XGBoost's `n_jobs` = `n`; restored after"
-    es = [e for e in [model, *[e for _, e in getattr(model, 'members_', [])]] if type(e).__module__.startswith('xgboost')]
     before = set_model_threads(model, n)
     try:
         with threadpool_limits(n): yield
     finally:
-        for e, b in zip(es, before): e.set_params(n_jobs=b)
+        for e, b in zip(_xgb_parts(model), before): e.set_params(n_jobs=b)
 
 def as_columns(df:pl.DataFrame)->dict:
     "Rows as the API hands them to its model after validation: {column: list of values}"

@@ -300,9 +300,9 @@ def overlap_findings(name:str, o:dict, task:str='binary')->list[dict]:
     y = 'target value' if task == 'regression' else 'label'
     if o['exact']: out.append(finding('split_overlap', [], 'critical', o['exact'], 0, f"{o['exact']:,} rows of {name} ({o['exact'] / r:.2%}) are exact copies of train rows: its scores are inflated; dedupe before splitting (split.dedupe)"))
     if o['same_label']: out.append(finding('feature_duplicates', [], 'info', round(o['same_label'] / r, 6), None, f"{o['same_label']:,} rows of {name} ({o['same_label'] / r:.1%}) repeat the values of the {o['features']} model features and the {y} of a train row"))
-    if o['conflicts'] and task == 'regression':
-        out.append(finding('target_spread', [], 'info', round(o['conflicts'] / r, 6), None, f"{o['conflicts']:,} rows of {name} ({o['conflicts'] / r:.1%}) have the model-feature values of train rows with a different target value: variation the inputs do not explain"))
-    elif o['conflicts']: out.append(finding('label_conflicts', [], 'info', round(o['conflicts'] / r, 6), None, f"{o['conflicts']:,} rows of {name} ({o['conflicts'] / r:.1%}) have the model-feature values of train rows with another label: noise no model removes"))
+    check, other = (('target_spread', 'a different target value: variation the inputs do not explain') if task == 'regression'
+                    else ('label_conflicts', 'another label: noise no model removes'))
+    if o['conflicts']: out.append(finding(check, [], 'info', round(o['conflicts'] / r, 6), None, f"{o['conflicts']:,} rows of {name} ({o['conflicts'] / r:.1%}) have the model-feature values of train rows with {other}"))
     return out
 
 # %% ../nbs/13_quality.ipynb #d9152e78
